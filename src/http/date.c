@@ -1,0 +1,107 @@
+/* date.c - HTTP dates (RFC 9110 section 5.6.7).
+ *
+ * Responses carry a Date header; formatting it for every response would cost
+ * more than parsing the request, so vial_http_date_now() formats the current
+ * second once and hands the same string out until the second changes (each
+ * worker is one thread, so a static cache needs no lock). Parsing accepts the
+ * three forms a recipient must: IMF-fixdate, RFC 850 and asctime. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "http/parser.h"
+
+static const char day_names[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+static const char month_names[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+void vial_http_date(char out[30], time_t t) {
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    /* Written by hand: strftime depends on the locale. */
+    snprintf(out, 30, "%s, %02d %s %04d %02d:%02d:%02d GMT", day_names[tm.tm_wday], tm.tm_mday,
+             month_names[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+const char *vial_http_date_now(void) {
+    static time_t cached_second = -1;
+    static char cached[30];
+    time_t now = time(NULL);
+    if (now != cached_second) {
+        vial_http_date(cached, now);
+        cached_second = now;
+    }
+    return cached;
+}
+
+static int month_index(const char *s) {
+    for (int i = 0; i < 12; i++)
+        if (memcmp(s, month_names[i], 3) == 0) return i;
+    return -1;
+}
+
+static int parse_digits(const char *s, int n) {
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+static int parse_clock(const char *s, struct tm *tm) {
+    if (s[2] != ':' || s[5] != ':') return -1;
+    tm->tm_hour = parse_digits(s, 2);
+    tm->tm_min = parse_digits(s + 3, 2);
+    tm->tm_sec = parse_digits(s + 6, 2);
+    if (tm->tm_hour < 0 || tm->tm_hour > 23 || tm->tm_min < 0 || tm->tm_min > 59 || tm->tm_sec < 0 ||
+        tm->tm_sec > 60)
+        return -1;
+    return 0;
+}
+
+time_t vial_http_date_parse(const char *s, size_t n) {
+    char buf[64];
+    if (n >= sizeof buf || n < 24) return -1;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *comma = strchr(buf, ',');
+    if (comma && comma - buf == 3 && n == 29) {
+        /* IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT */
+        const char *p = buf + 5;
+        int mon = month_index(p + 3);
+        if (p[2] != ' ' || p[6] != ' ' || p[11] != ' ' || mon < 0 || memcmp(p + 20, "GMT", 3) != 0) return -1;
+        tm.tm_mday = parse_digits(p, 2);
+        tm.tm_mon = mon;
+        tm.tm_year = parse_digits(p + 7, 4) - 1900;
+        if (parse_clock(p + 12, &tm) != 0) return -1;
+    } else if (comma) {
+        /* RFC 850: Sunday, 06-Nov-94 08:49:37 GMT */
+        const char *p = comma + 2;
+        if ((size_t)(p - buf) + 22 != n || comma[1] != ' ' || p[2] != '-' || p[6] != '-' || p[9] != ' ' ||
+            memcmp(p + 19, "GMT", 3) != 0)
+            return -1;
+        int mon = month_index(p + 3);
+        int yy = parse_digits(p + 7, 2);
+        if (mon < 0 || yy < 0) return -1;
+        /* Two-digit years more than 50 years in the future are in the past (RFC 9110). */
+        tm.tm_year = yy < 70 ? yy + 100 : yy;
+        tm.tm_mday = parse_digits(p, 2);
+        tm.tm_mon = mon;
+        if (parse_clock(p + 10, &tm) != 0) return -1;
+    } else if (n == 24) {
+        /* asctime: Sun Nov  6 08:49:37 1994 */
+        int mon = month_index(buf + 4);
+        if (mon < 0 || buf[3] != ' ' || buf[7] != ' ' || buf[10] != ' ' || buf[19] != ' ') return -1;
+        tm.tm_mday = buf[8] == ' ' ? parse_digits(buf + 9, 1) : parse_digits(buf + 8, 2);
+        tm.tm_mon = mon;
+        tm.tm_year = parse_digits(buf + 20, 4) - 1900;
+        if (parse_clock(buf + 11, &tm) != 0) return -1;
+    } else {
+        return -1;
+    }
+    if (tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_year < 0) return -1;
+    return timegm(&tm);
+}
