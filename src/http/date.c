@@ -5,7 +5,6 @@
  * second once and hands the same string out until the second changes (each
  * worker is one thread, so a static cache needs no lock). Parsing accepts the
  * three forms a recipient must: IMF-fixdate, RFC 850 and asctime. */
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -19,8 +18,32 @@ void vial_http_date(char out[30], time_t t) {
     struct tm tm;
     gmtime_r(&t, &tm);
     /* Written by hand: strftime depends on the locale. */
-    snprintf(out, 30, "%s, %02d %s %04d %02d:%02d:%02d GMT", day_names[tm.tm_wday], tm.tm_mday,
-             month_names[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    int year = tm.tm_year + 1900;
+    if (year < 0) year = 0;
+    if (year > 9999) year = 9999;
+    char *o = out;
+    memcpy(o, day_names[tm.tm_wday], 3);
+    o[3] = ',';
+    o[4] = ' ';
+    o[5] = (char)('0' + tm.tm_mday / 10);
+    o[6] = (char)('0' + tm.tm_mday % 10);
+    o[7] = ' ';
+    memcpy(o + 8, month_names[tm.tm_mon], 3);
+    o[11] = ' ';
+    o[12] = (char)('0' + year / 1000);
+    o[13] = (char)('0' + year / 100 % 10);
+    o[14] = (char)('0' + year / 10 % 10);
+    o[15] = (char)('0' + year % 10);
+    o[16] = ' ';
+    o[17] = (char)('0' + tm.tm_hour / 10);
+    o[18] = (char)('0' + tm.tm_hour % 10);
+    o[19] = ':';
+    o[20] = (char)('0' + tm.tm_min / 10);
+    o[21] = (char)('0' + tm.tm_min % 10);
+    o[22] = ':';
+    o[23] = (char)('0' + tm.tm_sec / 10);
+    o[24] = (char)('0' + tm.tm_sec % 10);
+    memcpy(o + 25, " GMT", 5);
 }
 
 const char *vial_http_date_now(void) {
