@@ -250,7 +250,7 @@ def cmd_its_tokens(req):
         try:
             obj = make_its(cfg)
             if cfg["kind"] in ("signer", "timestamp_signer"):
-                tok = obj.sign(bytes.fromhex(cfg["value_hex"])).decode("latin-1")
+                tok = obj.sign(bytes.fromhex(cfg["value_hex"])).decode("utf-8")
             else:
                 tok = obj.dumps(untyped(cfg["value"]))
             out.append({"ok": True, "token": tok})
@@ -267,7 +267,7 @@ def cmd_its_loads(req):
         clock = FrozenClock(cfg["now"]).install()
         try:
             obj = make_its(cfg)
-            tok = cfg["token"].encode("latin-1")
+            tok = cfg["token"].encode("utf-8")
             max_age = cfg.get("max_age")
             if cfg["kind"] == "signer":
                 out.append({"ok": True, "value_hex": obj.unsign(tok).hex()})
