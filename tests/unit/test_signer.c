@@ -111,7 +111,7 @@ static const char *our_token(vial_arena *a, const config *c) {
     return token.ptr;
 }
 
-Test(signer, tokens_match_itsdangerous_byte_for_byte, .timeout = 120) {
+Test(signer, tokens_match_itsdangerous_byte_for_byte) {
     vial_arena *a = vial_arena_new(1 << 16);
     vial_buf req;
     vial_buf_init(&req, NULL, 0);
@@ -134,7 +134,7 @@ Test(signer, tokens_match_itsdangerous_byte_for_byte, .timeout = 120) {
     vial_arena_free(a);
 }
 
-Test(signer, itsdangerous_reads_our_tokens_and_we_read_its, .timeout = 120) {
+Test(signer, itsdangerous_reads_our_tokens_and_we_read_its) {
     vial_arena *a = vial_arena_new(1 << 16);
     const char **tokens = vial_arena_alloc(a, NCONFIGS * sizeof *tokens);
     vial_buf req;
