@@ -14,6 +14,7 @@
  * characters without modulo bias, digests compare in constant time, and
  * parameters that would make a check run for minutes or allocate gigabytes
  * (a hostile row in a user table) are refused. */
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
@@ -197,6 +198,7 @@ int vial_check_password_hash_ex(const char *pwhash, size_t pwhash_len, const cha
     int rc = hash_internal(a, method, salt, (vial_str){password, password_len}, VIAL_PBKDF2_LEGACY_ITERATIONS, false,
                            &c, err);
     if (rc == 0) rc = vial_compare_digest(c.hash, c.hash_len, stored.ptr, stored.len) ? 1 : 0;
+    else ERR_clear_error(); /* a refused scrypt or PBKDF2 call leaves OpenSSL errors queued */
     vial_arena_free(a);
     return rc;
 }
@@ -255,8 +257,10 @@ char *vial_generate_password_hash_ex(vial_arena *a, const char *password, size_t
     int64_t iterations = opts->pbkdf2_iterations ? opts->pbkdf2_iterations : VIAL_PBKDF2_DEFAULT_ITERATIONS;
     computed c;
     if (hash_internal(a, m, (vial_str){salt, strlen(salt)}, (vial_str){password, password_len}, iterations, true, &c,
-                      err) != 0)
+                      err) != 0) {
+        ERR_clear_error();
         return NULL;
+    }
     /* method$salt$hash, built by length: a "plain" hash is the password itself. */
     size_t method_len = strlen(c.method), salt_len = strlen(salt);
     char *out = vial_arena_alloc(a, method_len + salt_len + c.hash_len + 3);

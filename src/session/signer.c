@@ -12,6 +12,7 @@
  * spelling - while Python's decoder would also take junk characters, a
  * trailing '=' or altered unused bits; rejecting those costs a legitimate
  * client nothing. The comparison itself is constant-time. */
+#include <openssl/err.h>
 #include <openssl/hmac.h>
 #include <string.h>
 
@@ -106,8 +107,10 @@ static vial_sign_status sign_bytes(vial_arena *a, const vial_signer *s, const si
     derived_key k;
     unsigned char sig[EVP_MAX_MD_SIZE];
     unsigned sig_len;
-    if (s->keys[0].len > (size_t)INT32_MAX || !derive(s, st, s->keys[0], &k) || !mac(st, &k, value, len, sig, &sig_len))
+    if (s->keys[0].len > (size_t)INT32_MAX || !derive(s, st, s->keys[0], &k) || !mac(st, &k, value, len, sig, &sig_len)) {
+        ERR_clear_error();
         return VIAL_SIGN_BAD_CONFIG;
+    }
     size_t b64_len = vial_base64_encoded_len(sig_len, VIAL_B64_NOPAD);
     char *out = vial_arena_alloc(a, len + 1 + b64_len + 1);
     if (!out) return VIAL_SIGN_NO_MEMORY;
@@ -186,7 +189,10 @@ static vial_sign_status unsign(const vial_signer *s, const signer_setup *st, con
         if (s->keys[i].len == 0 || s->keys[i].len > (size_t)INT32_MAX) continue;
         derived_key k;
         unsigned n;
-        if (!derive(s, st, s->keys[i], &k) || !mac(st, &k, token, value_len, expected, &n)) return VIAL_SIGN_BAD_CONFIG;
+        if (!derive(s, st, s->keys[i], &k) || !mac(st, &k, token, value_len, expected, &n)) {
+            ERR_clear_error();
+            return VIAL_SIGN_BAD_CONFIG;
+        }
         match = vial_compare_digest(expected, n, given, digest_len);
     }
     if (!match) return VIAL_SIGN_BAD_SIGNATURE;
