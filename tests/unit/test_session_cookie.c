@@ -1,6 +1,7 @@
 /* Flask session cookies: every case of tests/data/vectors/flask_session_cookies.json
  * both ways, key rotation, tampering, limits, the missing-key error. */
 #include <criterion/criterion.h>
+#include <openssl/hmac.h>
 #include <string.h>
 
 #include "session_typed.h"
@@ -225,8 +226,20 @@ Test(session_cookie, key_rotation_signs_with_first_reads_all) {
     /* Expiry is not reset by a fallback key. */
     v = vial_session_cookie_decode(a, rotated, 2, by_old.ptr, by_old.len, 1700000061, 60, &rc);
     cr_expect_eq(rc, VIAL_SIGN_EXPIRED);
-    /* An empty fallback key never verifies anything. */
+    /* An empty fallback key never verifies anything: forge a cookie signed
+     * with the empty key (HMAC-SHA1 by hand) and offer it. */
+    unsigned char derived[20], sig[20];
+    unsigned dlen, slen;
+    const char *signed_value = "eyJ1c2VyIjoibWFsbG9yeSJ9.ZVPxAA"; /* {"user":"mallory"} */
+    HMAC(EVP_sha1(), "", 0, (const unsigned char *)"cookie-session", 14, derived, &dlen);
+    HMAC(EVP_sha1(), derived, (int)dlen, (const unsigned char *)signed_value, strlen(signed_value), sig, &slen);
+    char sig_b64[32];
+    vial_base64_encode(sig_b64, sig, slen, VIAL_B64_URL | VIAL_B64_NOPAD);
+    char *forged = vial_arena_sprintf(a, "%s.%s", signed_value, sig_b64);
     vial_str with_empty[] = {new_key, {"", 0}};
+    v = vial_session_cookie_decode(a, with_empty, 2, forged, strlen(forged), 1700000000, 60, &rc);
+    cr_expect_eq(rc, VIAL_SIGN_BAD_SIGNATURE, "a cookie signed with an empty key was accepted");
+    cr_expect_eq(vial_len(v), 0);
     v = vial_session_cookie_decode(a, with_empty, 2, by_new.ptr, by_new.len, 1700000000, 60, &rc);
     cr_expect_eq(rc, VIAL_SIGN_OK);
     vial_arena_free(a);
