@@ -337,7 +337,7 @@ Test(parser, transfer_encoding_strict) {
     } cases[] = {
         {"gzip", 400},          {"chunked, gzip", 400},      {"chunked, chunked", 400}, {",chunked", 400},
         {"chunked,", 400},      {", chunked", 400},          {"", 400},                  {"chunkedchunked", 400},
-        {"chunked;a=b", 400},   {"\xa0" "chunked", 400},    {"\xff" "chunked\xff", 400}, {"identity", 400},
+        {"chunked;a=b", 400},   {("\xa0" "chunked"), 400},    {("\xff" "chunked\xff"), 400}, {"identity", 400},
         {"chunk", 400},         {"chunked ,", 400},          {"gzip, chunked", 501},     {"identity, chunked", 501},
         {"deflate,chunked", 501}, {"x;q=1, CHUNKED", 501},
     };
@@ -473,7 +473,7 @@ Test(parser, host_rules) {
     BAD("GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", 400);
     BAD("GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n", 400);
     BAD("GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", 400);
-    static const char *bad_hosts[] = {"a b", "a/b", "user@a", "\xff" "a\xff", "[::1", "[]", "a:b:c", "a:80x",
+    static const char *bad_hosts[] = {"a b", "a/b", "user@a", ("\xff" "a\xff"), "[::1", "[]", "a:b:c", "a:80x",
                                       "a%zz", "a%4",  "a?b",    "a#b",          "\"a\""};
     for (size_t i = 0; i < sizeof bad_hosts / sizeof bad_hosts[0]; i++) {
         char s[256];
