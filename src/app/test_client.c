@@ -230,11 +230,13 @@ static vial_response *run_once(vial_client *c, const char *method, const char *p
                 while (vn && (v[vn - 1] == '\r' || v[vn - 1] == ' ')) vn--;
                 char *name = vial_arena_strndup(ra, p, (size_t)(colon - p));
                 char *value = vial_arena_strndup(ra, v, vn);
-                if (strcasecmp(name, "Host") == 0) {
-                    hs[0].value = (vial_str){value, vn};
-                } else {
+                /* A header the caller gives replaces the client's default of that name. */
+                size_t k = 0;
+                while (k < hn && strcasecmp(hs[k].name.ptr, name) != 0) k++;
+                if (k < hn)
+                    hs[k].value = (vial_str){value, vn};
+                else
                     hs[hn++] = (vial_http_header){{name, strlen(name)}, {value, vn}};
-                }
             }
             p += n;
             if (*p == '\n') p++;
