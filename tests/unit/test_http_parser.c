@@ -663,3 +663,45 @@ Test(parser, prev_len_larger_than_len_starts_over) {
     vial_http_header h[8];
     cr_expect_eq(vial_http_parse_request(s, sizeof s - 1, 1000, &lim, &req, h, 8), (ssize_t)(sizeof s - 1));
 }
+
+/* ------------------------------------------------------------------ */
+/* Every byte value at every kind of position (vector and scalar paths),
+ * against the RFC's character sets written out here. */
+
+static bool rfc_tchar(int c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+Test(parser, every_byte_in_names_values_targets) {
+    char s[256];
+    for (int c = 0; c < 256; c++) {
+        for (int pos = 0; pos < 40; pos += 3) {
+            /* a field name */
+            if (c != ':') {
+                int n = sprintf(s, "GET / HTTP/1.1\r\nHost: h\r\n");
+                for (int i = 0; i < 40; i++) s[n++] = i == pos ? (char)c : 'n';
+                n += sprintf(s + n, ": v\r\n\r\n");
+                parsed *p = parse_lim(s, (size_t)n, VIAL_HTTP_LIMITS_DEFAULT);
+                cr_expect((p->rc > 0) == rfc_tchar(c), "name byte 0x%02x at %d: %zd", c, pos, p->rc);
+                done(p);
+            }
+            /* a field value: field-vchar, SP, HTAB, obs-text */
+            int n = sprintf(s, "GET / HTTP/1.1\r\nHost: h\r\nX: ");
+            for (int i = 0; i < 40; i++) s[n++] = i == pos ? (char)c : 'v';
+            n += sprintf(s + n, "\r\n\r\n");
+            parsed *p = parse_lim(s, (size_t)n, VIAL_HTTP_LIMITS_DEFAULT);
+            bool ok = c == '\t' || (c >= 0x20 && c != 0x7f);
+            cr_expect((p->rc > 0) == ok, "value byte 0x%02x at %d: %zd", c, pos, p->rc);
+            done(p);
+            /* a request-target: visible ASCII but '#' */
+            n = sprintf(s, "GET /");
+            for (int i = 0; i < 40; i++) s[n++] = i == pos ? (char)c : 't';
+            n += sprintf(s + n, " HTTP/1.1\r\nHost: h\r\n\r\n");
+            p = parse_lim(s, (size_t)n, VIAL_HTTP_LIMITS_DEFAULT);
+            ok = c > 0x20 && c < 0x7f && c != '#';
+            cr_expect((p->rc > 0) == ok, "target byte 0x%02x at %d: %zd", c, pos, p->rc);
+            done(p);
+        }
+    }
+}
