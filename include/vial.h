@@ -410,6 +410,14 @@ int vial_add_url_rule(vial_app *app, const char *rule, const char *endpoint, uns
 int vial_method_view(vial_app *app, const char *rule, const char *endpoint, const vial_method_table *methods);
 /* Methods from names, case-insensitive: vial_methods("get, post") == VIAL_GET | VIAL_POST; 0 if unknown. */
 unsigned vial_methods(const char *names);
+struct vial_converter; /* routing section below */
+/* Registers a URL converter for the app's rules (app.url_map.converters["re"] = RegexConverter). */
+int vial_add_converter(vial_app *app, const char *name, const struct vial_converter *conv);
+/* url_for(endpoint, key=value, ...): pairs of C strings ending with NULL; "_external", "_scheme",
+ * "_anchor", "_method" as in Flask; unused keys become the query string. Aborts 500 when it cannot build. */
+char *vial_url_for(vial_req *rq, const char *endpoint, ...);
+/* url_for with the values as an object (ints, floats, lists for repeated query keys). */
+char *vial_url_for_value(vial_req *rq, const char *endpoint, const vial_value *values);
 
 /* Registers a before_request hook (run in registration order). */
 void vial_before_request(vial_app *app, vial_before_hook fn);
