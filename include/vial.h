@@ -410,6 +410,14 @@ int vial_add_url_rule(vial_app *app, const char *rule, const char *endpoint, uns
 int vial_method_view(vial_app *app, const char *rule, const char *endpoint, const vial_method_table *methods);
 /* Methods from names, case-insensitive: vial_methods("get, post") == VIAL_GET | VIAL_POST; 0 if unknown. */
 unsigned vial_methods(const char *names);
+struct vial_converter; /* routing section below */
+/* Registers a URL converter for the app's rules (app.url_map.converters["re"] = RegexConverter). */
+int vial_add_converter(vial_app *app, const char *name, const struct vial_converter *conv);
+/* url_for(endpoint, key=value, ...): pairs of C strings ending with NULL; "_external", "_scheme",
+ * "_anchor", "_method" as in Flask; unused keys become the query string. Aborts 500 when it cannot build. */
+char *vial_url_for(vial_req *rq, const char *endpoint, ...);
+/* url_for with the values as an object (ints, floats, lists for repeated query keys). */
+char *vial_url_for_value(vial_req *rq, const char *endpoint, const vial_value *values);
 
 /* Registers a before_request hook (run in registration order). */
 void vial_before_request(vial_app *app, vial_before_hook fn);
@@ -707,6 +715,171 @@ void vial_client_set_cookie(vial_client *c, const char *name, const char *value)
 /* ==== end section: app ==== */
 
 /* ==== section: routing (src/app/router) ==== */
+
+/* A URL map with Werkzeug 2.2's rule syntax and semantics: rules such as
+ * "/goods/<float:cid>/<uuid:gid>" compiled into a tree walked by path
+ * segment, matching with Werkzeug's priorities, strict slashes and merged
+ * slashes, 404/405 with the allowed methods, and URL building (url_for).
+ * The router knows nothing about requests or the app: the app layer owns one
+ * and calls it. */
+typedef struct vial_router vial_router;
+
+/* methods value meaning "every method", like a bare Werkzeug rule without methods. */
+#define VIAL_ANY_METHOD (1u << 31)
+
+/* A user converter (Flask's app.url_map.converters["name"] = Class). Every
+ * field may be left 0/NULL. */
+typedef struct vial_converter_setup {
+    const vial_value *args;   /* positional arguments of <name(...):var>, an array (maybe empty) */
+    const vial_value *kwargs; /* keyword arguments, an object (maybe empty) */
+    vial_arena *arena;        /* lives as long as the router: allocate state here */
+    const char *regex;        /* in: the converter's regex; out: this placeholder's regex */
+    void *state;              /* in: the converter's userdata; out: handed to to_value/to_url */
+    char error[160];          /* out: why setup failed */
+} vial_converter_setup;
+
+typedef struct vial_converter {
+    /* What the placeholder matches (PCRE2, written as for Python's re); NULL: "[^/]+". */
+    const char *regex;
+    /* Priority among converters at one position, lower first; 0 = 100 (int/float 50, path 200). */
+    int weight;
+    /* True when the regex may match '/' (Werkzeug's part_isolating = False, like path). */
+    bool spans_slashes;
+    /* Reads the rule's arguments; returns 0, or -1 with s->error filled. NULL: no arguments allowed. */
+    int (*setup)(vial_converter_setup *s);
+    /* Matched text (len bytes, not NUL-terminated) -> value; NULL rejects the URL (404, as a ValidationError). NULL: a string. */
+    vial_value *(*to_value)(vial_arena *a, const char *text, size_t len, void *state);
+    /* Appends value's URL form, already percent-encoded, to out; -1 with err filled fails the build. NULL: str(value) quoted. */
+    int (*to_url)(vial_buf *out, const vial_value *value, void *state, char *err, size_t errlen);
+    void *userdata;
+} vial_converter;
+
+/* How strictly a rule treats a trailing slash (Werkzeug's strict_slashes). */
+enum { VIAL_SLASHES_DEFAULT = 0, VIAL_SLASHES_STRICT, VIAL_SLASHES_LOOSE };
+
+/* One rule to add (Werkzeug's Rule(...) / Flask's add_url_rule). */
+typedef struct vial_rule_spec {
+    const char *rule;           /* "/goods/<float:cid>/<uuid:gid>" */
+    const char *endpoint;       /* name for url building; several rules may share one */
+    unsigned methods;           /* VIAL_GET | VIAL_POST; 0 = GET (Flask's default); VIAL_ANY_METHOD = all */
+    void *handler;              /* the caller's pointer, handed back by matches; NULL: the endpoint's */
+    const vial_value *defaults; /* object: values this rule supplies (copied), as Rule(defaults=...) */
+    const char *redirect_to;    /* "/item/<id>": a match redirects there (308) */
+    int strict_slashes;         /* VIAL_SLASHES_*: DEFAULT takes the router's setting (strict) */
+    bool no_auto_options;       /* do not add OPTIONS (Flask's provide_automatic_options=False) */
+} vial_rule_spec;
+
+/* A registered rule, as `flask routes` lists it. Owned by the router. */
+typedef struct vial_rule_info {
+    const char *rule;          /* the text as registered */
+    const char *endpoint;
+    unsigned methods;          /* effective: HEAD with GET, automatic OPTIONS; or VIAL_ANY_METHOD */
+    bool auto_options;         /* OPTIONS was added automatically: the app answers OPTIONS itself */
+    bool strict_slashes;
+    void *handler;
+    const vial_value *defaults;    /* NULL when none */
+    const char *redirect_to;       /* NULL when none */
+    size_t argc;                   /* converters in the rule, in order */
+    const char *const *argv;       /* their names */
+    size_t index;                  /* registration order */
+} vial_rule_info;
+
+/* Why a rule or converter was refused. */
+typedef struct vial_route_error {
+    size_t position;     /* byte offset in the rule text where the problem is */
+    char message[320];   /* "rule '/a/<int(min=x):n>' at offset 3: ..." */
+} vial_route_error;
+
+/* A new router with the built-in converters (string, int, float, path, uuid, any, re). */
+vial_router *vial_router_new(void);
+/* Releases the router, its rules and compiled tree. */
+void vial_router_free(vial_router *r);
+/* Werkzeug's Map options (defaults: all true); set them before adding rules. */
+void vial_router_set_options(vial_router *r, bool strict_slashes, bool merge_slashes, bool redirect_defaults);
+/* Registers (or replaces) a converter by name, for rules added after; -1 with err on a bad name or regex. */
+int vial_router_converter(vial_router *r, const char *name, const vial_converter *conv, vial_route_error *err);
+/* Adds a rule; -1 with err filled on a bad rule, converter, argument or regex, a
+ * duplicate rule, or an endpoint already bound to another handler. */
+int vial_router_add(vial_router *r, const vial_rule_spec *spec, vial_route_error *err);
+/* Number of rules. */
+size_t vial_router_count(const vial_router *r);
+/* The i-th rule in registration order (NULL past the end). */
+const vial_rule_info *vial_router_rule(const vial_router *r, size_t i);
+/* The rules of an endpoint in build order (Werkzeug's); *count 0 and NULL when unknown. */
+const vial_rule_info *const *vial_router_endpoint_rules(const vial_router *r, const char *endpoint, size_t *count);
+
+typedef enum vial_route_status {
+    VIAL_ROUTE_FOUND,
+    VIAL_ROUTE_NOT_FOUND,          /* 404 */
+    VIAL_ROUTE_METHOD_NOT_ALLOWED, /* 405 with Allow: allowed */
+    VIAL_ROUTE_REDIRECT,           /* redirect_code (308) to location */
+} vial_route_status;
+
+/* A request as the router sees it (what Werkzeug's MapAdapter is bound to). */
+typedef struct vial_route_request {
+    unsigned method;       /* one VIAL_* bit; 0 for a method no rule can name (405/404) */
+    vial_str path;         /* PATH_INFO as sent: percent-encoded, no query */
+    bool path_decoded;     /* path is already percent-decoded UTF-8 */
+    vial_str query;        /* raw query string without '?', kept on redirects */
+    vial_str scheme;       /* for absolute redirect Locations: "http"/"https" (empty: "http") */
+    vial_str host;         /* Host; empty: Locations are paths ("/foo/?x=1") */
+    vial_str script_root;  /* SCRIPT_NAME / APPLICATION_ROOT ("" or "/app") */
+} vial_route_request;
+
+typedef struct vial_route_match {
+    vial_route_status status;
+    const vial_rule_info *rule; /* FOUND */
+    const char *endpoint;       /* FOUND */
+    void *handler;              /* FOUND */
+    vial_value *args;           /* FOUND: converted values in rule order, then defaults; NULL when none */
+    unsigned allowed;           /* METHOD_NOT_ALLOWED: the methods for Allow */
+    const char *location;       /* REDIRECT: the Location header value (arena) */
+    int redirect_code;          /* REDIRECT: 308 */
+} vial_route_match;
+
+/* Matches a request; results live in arena a. Returns 0, or -1 when the arena is out of memory. */
+int vial_router_match(const vial_router *r, vial_arena *a, const vial_route_request *rq, vial_route_match *out);
+/* Methods the rules matching path accept (automatic OPTIONS' Allow); 0 when none or a rule takes any method. */
+unsigned vial_router_allowed_methods(const vial_router *r, vial_arena *a, vial_str path, bool path_decoded);
+
+/* Flask's _external: AUTO = absolute only when a scheme is given. */
+enum { VIAL_EXTERNAL_AUTO = 0, VIAL_EXTERNAL_YES, VIAL_EXTERNAL_NO };
+
+/* Options of url_for beyond endpoint and values (Werkzeug's MapAdapter.build + Flask's url_for). */
+typedef struct vial_url_opts {
+    unsigned method;          /* _method: only rules accepting it; 0 = any, trying default_method first */
+    unsigned default_method;  /* the current request's method (0 = GET) */
+    const char *script_root;  /* "" or "/app": every path is built under it */
+    int external;             /* VIAL_EXTERNAL_*: scheme://host + script_root + path */
+    const char *scheme;       /* _scheme (https/wss give https, anything else http); NULL: url_scheme */
+    const char *url_scheme;   /* the request's scheme; NULL: "http" */
+    const char *host;         /* for external URLs ("localhost:5000") */
+    const char *anchor;       /* _anchor: "#" + quoted anchor */
+} vial_url_opts;
+
+enum { VIAL_URL_OK = 0, VIAL_URL_BUILD_ERROR, VIAL_URL_VALUE_ERROR };
+
+/* Why a URL could not be built. */
+typedef struct vial_url_error {
+    int kind;           /* VIAL_URL_BUILD_ERROR (Werkzeug's BuildError) or VIAL_URL_VALUE_ERROR */
+    char message[512];  /* Werkzeug's message, e.g. "Could not build url for endpoint 'user'. Did you forget to specify values ['name']?" */
+} vial_url_error;
+
+/* Builds the URL of endpoint from values (an object; unused values become the
+ * query string, nulls are dropped). NULL with err filled on failure. */
+char *vial_router_build(const vial_router *r, vial_arena *a, const char *endpoint, const vial_value *values,
+                        const vial_url_opts *opts, vial_url_error *err);
+
+/* Appends s percent-encoded as Werkzeug's url_quote: A-Za-z0-9 -._~$!'()*+,; and the bytes of safe are kept. */
+int vial_url_quote(vial_buf *out, const char *s, size_t n, const char *safe);
+/* Appends an object as a query string like Werkzeug's url_encode (arrays repeat the key, nulls dropped). */
+int vial_url_encode_query(vial_buf *out, const vial_value *values);
+/* The bit of a method name, case-insensitive ("get" -> VIAL_GET); 0 when unknown. */
+unsigned vial_method_from_name(const char *name, size_t len);
+/* The name of one method bit ("GET"), or NULL. */
+const char *vial_method_name(unsigned bit);
+/* Writes the method names of bits sorted and joined by ", " ("GET, HEAD, OPTIONS"); returns the length. */
+size_t vial_methods_format(char *out, size_t size, unsigned bits);
 
 /* ==== end section: routing ==== */
 

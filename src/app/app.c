@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "app/app.h"
+#include "app/route_glue.h"
 
 vial_app *vial_app_create(const char *name, const vial_route_decl *const *decls_start,
                           const vial_route_decl *const *decls_end) {
@@ -29,7 +30,13 @@ vial_app *vial_app_create(const char *name, const vial_route_decl *const *decls_
     app->static_folder = vial_arena_strdup(arena, "static");
     app->static_url_path = vial_arena_strdup(arena, "/static");
     app->template_folder = vial_arena_strdup(arena, "templates");
+    app->router = vial_router_new();
+    if (!app->router) {
+        vial_arena_free(arena);
+        return NULL;
+    }
     app_config_defaults(app);
+    app_set_static_route(app, NULL, app->static_url_path, true);
     if (decls_start && decls_end) {
         for (const vial_route_decl *const *d = decls_start; d < decls_end; d++)
             if (*d) vial_add_url_rule(app, (*d)->rule, (*d)->endpoint, (*d)->methods, (*d)->fn);
@@ -38,7 +45,9 @@ vial_app *vial_app_create(const char *name, const vial_route_decl *const *decls_
 }
 
 void vial_app_free(vial_app *app) {
-    if (app) vial_arena_free(app->arena);
+    if (!app) return;
+    vial_router_free(app->router);
+    vial_arena_free(app->arena);
 }
 
 const char *vial_app_name(const vial_app *app) { return app->name; }
@@ -56,11 +65,10 @@ int vial_app_static(vial_app *app, const char *folder, const char *url_path) {
     app->static_folder = folder ? vial_arena_strdup(app->arena, folder) : NULL;
     if (url_path) {
         size_t n = strlen(url_path);
-        while (n > 1 && url_path[n - 1] == '/') n--;
+        while (n > 0 && url_path[n - 1] == '/') n--;
         app->static_url_path = vial_arena_strndup(app->arena, url_path, n);
     }
-    app->router_dirty = true;
-    return 0;
+    return app_set_static_route(app, NULL, app->static_url_path, app->static_folder != NULL);
 }
 
 static int registration_error(vial_app *app, const char *fmt, const char *a, const char *b) {
@@ -69,8 +77,8 @@ static int registration_error(vial_app *app, const char *fmt, const char *a, con
     return -1;
 }
 
-static int add_route(vial_app *app, vial_bp *bp, const char *rule, const char *endpoint, unsigned methods,
-                     vial_handler fn, const vial_method_table *view) {
+int app_add_route(vial_app *app, vial_bp *bp, const char *rule, const char *endpoint, unsigned methods,
+                  vial_handler fn, const vial_method_table *view) {
     if (!rule || !endpoint || !*endpoint) return registration_error(app, "route %s%s: rule and endpoint are required", rule ? rule : "(null)", "");
     if (!fn && !view) return registration_error(app, "route %s (%s): no view function", rule, endpoint);
     if (rule[0] != '/') return registration_error(app, "urls must start with a leading slash: %s (%s)", rule, endpoint);
@@ -83,6 +91,7 @@ static int add_route(vial_app *app, vial_bp *bp, const char *rule, const char *e
                                       "View function mapping is overwriting an existing endpoint function: %s%s",
                                       endpoint, "");
     }
+    /* Flask's methods=["get", "post"] are case-insensitive names; ours are bits already. */
     if (app->route_count == app->route_cap) {
         size_t cap = app->route_cap ? app->route_cap * 2 : 16;
         app_route *routes = vial_arena_grow(app->arena, app->routes, app->route_cap * sizeof *routes, cap * sizeof *routes);
@@ -99,12 +108,16 @@ static int add_route(vial_app *app, vial_bp *bp, const char *rule, const char *e
     r->fn = fn;
     r->method_view = view;
     r->bp = bp;
-    app->router_dirty = true;
+    vial_route_error err;
+    if (app_router_add(app, app->route_count - 1, &err) != 0) {
+        app->route_count--;
+        return registration_error(app, "%s%s", err.message, "");
+    }
     return 0;
 }
 
 int vial_add_url_rule(vial_app *app, const char *rule, const char *endpoint, unsigned methods, vial_handler fn) {
-    return add_route(app, NULL, rule, endpoint, methods, fn, NULL);
+    return app_add_route(app, NULL, rule, endpoint, methods, fn, NULL);
 }
 
 static unsigned methods_of_table(const vial_method_table *t) {
@@ -121,7 +134,7 @@ static unsigned methods_of_table(const vial_method_table *t) {
 
 int vial_method_view(vial_app *app, const char *rule, const char *endpoint, const vial_method_table *methods) {
     if (!methods) return -1;
-    return add_route(app, NULL, rule, endpoint, methods_of_table(methods), NULL, methods);
+    return app_add_route(app, NULL, rule, endpoint, methods_of_table(methods), NULL, methods);
 }
 
 unsigned vial_methods(const char *names) {
@@ -211,11 +224,12 @@ vial_bp *vial_blueprint(vial_app *app, const char *name, const char *url_prefix)
 }
 
 static char *bp_rule(vial_bp *bp, const char *rule) {
-    /* Flask joins prefix and rule with exactly one slash; "" under a prefix is the prefix itself. */
+    /* Flask's BlueprintSetupState: "/".join((prefix.rstrip("/"), rule.lstrip("/"))), and an
+     * empty rule is the prefix itself. */
     if (!rule) return NULL;
     if (!*bp->url_prefix) return vial_arena_strdup(bp->app->arena, rule);
+    if (!*rule) return vial_arena_strdup(bp->app->arena, bp->url_prefix);
     while (*rule == '/') rule++;
-    if (!*rule) return vial_arena_sprintf(bp->app->arena, "%s", bp->url_prefix);
     return vial_arena_sprintf(bp->app->arena, "%s/%s", bp->url_prefix, rule);
 }
 
@@ -224,15 +238,15 @@ int vial_bp_add_url_rule(vial_bp *bp, const char *rule, const char *endpoint, un
     if (strchr(endpoint, '.'))
         return registration_error(bp->app, "'endpoint' may not contain a dot '.' character: %s%s", endpoint, "");
     const char *full = vial_arena_sprintf(bp->app->arena, "%s.%s", bp->name, endpoint);
-    const char *r = (rule && !*rule) ? bp->url_prefix : bp_rule(bp, rule);
-    return add_route(bp->app, bp, r && *r ? r : "/", full, methods, fn, NULL);
+    const char *r = bp_rule(bp, rule);
+    return app_add_route(bp->app, bp, r && *r ? r : "/", full, methods, fn, NULL);
 }
 
 int vial_bp_method_view(vial_bp *bp, const char *rule, const char *endpoint, const vial_method_table *methods) {
     if (!bp || !endpoint || !methods) return -1;
     const char *full = vial_arena_sprintf(bp->app->arena, "%s.%s", bp->name, endpoint);
     const char *r = bp_rule(bp, rule);
-    return add_route(bp->app, bp, r && *r ? r : "/", full, methods_of_table(methods), NULL, methods);
+    return app_add_route(bp->app, bp, r && *r ? r : "/", full, methods_of_table(methods), NULL, methods);
 }
 
 void vial_bp_before_request(vial_bp *bp, vial_before_hook fn) { add_before(bp->app, &bp->hooks, fn); }
@@ -242,12 +256,12 @@ void vial_bp_errorhandler(vial_bp *bp, int code, vial_error_handler fn) { add_er
 
 int vial_bp_static(vial_bp *bp, const char *folder, const char *url_path) {
     bp->static_folder = folder ? vial_arena_strdup(bp->app->arena, folder) : NULL;
+    /* Flask: a blueprint's static_url_path is under its url_prefix. */
     if (url_path)
-        bp->static_url_path = vial_arena_strdup(bp->app->arena, url_path);
+        bp->static_url_path = vial_arena_sprintf(bp->app->arena, "%s%s", bp->url_prefix, url_path);
     else
         bp->static_url_path = vial_arena_sprintf(bp->app->arena, "%s/static", bp->url_prefix);
-    bp->app->router_dirty = true;
-    return 0;
+    return app_set_static_route(bp->app, bp, bp->static_url_path, bp->static_folder != NULL);
 }
 
 int vial_bp_templates(vial_bp *bp, const char *folder) {

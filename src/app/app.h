@@ -24,6 +24,7 @@ typedef struct app_route {
     const vial_method_table *method_view; /* non-NULL for method views */
     vial_bp *bp;                          /* NULL for app-level routes */
     bool csrf_exempt;
+    bool disabled; /* a static rule switched off */
 } app_route;
 
 typedef struct error_handler {
@@ -89,7 +90,14 @@ struct vial_app {
     vial_value *config;
     app_route *routes;
     size_t route_count, route_cap;
-    void *router; /* compiled URL map (router.h) */
+    vial_router *router;  /* the URL map */
+    size_t *route_map;    /* router rule index -> routes index */
+    size_t route_map_cap;
+    struct {
+        char *name;
+        vial_converter conv;
+    } converters[16];
+    size_t converter_count;
     size_t *route_order; /* routes in match order, for `routes --sort match` */
     int (*db_command)(vial_app *app, const char *prog, int argc, char **argv); /* set by the db layer */
     bool router_dirty;
@@ -145,6 +153,10 @@ struct vial_res {
     vial_buf body;
     bool content_type_set;
 };
+
+/* app.c */
+int app_add_route(vial_app *app, vial_bp *bp, const char *rule, const char *endpoint, unsigned methods,
+                  vial_handler fn, const vial_method_table *view);
 
 /* dispatch.c */
 void vial_app_handle_exchange(void *app, vial_exchange *ex);

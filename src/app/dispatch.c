@@ -180,7 +180,7 @@ void app_dispatch(vial_app *app, vial_exchange *ex, vial_req *rq, vial_res *rs) 
         if (!run_before(rq, rs)) {
             switch (match.status) {
             case ROUTE_FOUND:
-                if (ex->req.method_bit == VIAL_OPTIONS && !(match.route->methods & VIAL_OPTIONS)) {
+                if (ex->req.method_bit == VIAL_OPTIONS && match.auto_options) {
                     /* Automatic OPTIONS: 200 with Allow, as Flask's provide_automatic_options. */
                     vial_set_header(rs, "Allow", match.allow_header);
                     rs->http->body_kind = VIAL_BODY_BYTES;

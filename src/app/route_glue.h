@@ -18,9 +18,14 @@ typedef struct route_result {
     const char *allow_header; /* "GET, HEAD, OPTIONS" for FOUND and 405 */
     const char *location;     /* ROUTE_REDIRECT */
     int redirect_code;
+    bool auto_options; /* OPTIONS is answered by the app for this rule */
 } route_result;
 
 /* Matches the request's path and method against the app's rules. */
 void route_lookup(vial_app *app, vial_req *rq, route_result *out);
+/* Puts app->routes[route_index] into the router; -1 with err on a bad or duplicate rule. */
+int app_router_add(vial_app *app, size_t route_index, vial_route_error *err);
+/* Adds or updates the static rule of the app (bp NULL) or of a blueprint. */
+int app_set_static_route(vial_app *app, vial_bp *bp, const char *url_path, bool enabled);
 
 #endif
