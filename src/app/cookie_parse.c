@@ -45,9 +45,9 @@ static int cookie_unquote(vial_buf *out, const char *v, size_t n) {
 static char *to_text(vial_arena *a, const char *s, size_t n, size_t *len_out) {
     vial_buf b;
     vial_buf_init(&b, a, 0);
-    if (vial_utf8_replace_invalid(&b, s, n) != 0 || vial_buf_reserve(&b, 0) != 0) return NULL;
+    if (vial_utf8_replace_invalid(&b, s, n) != 0) return NULL;
     *len_out = b.len;
-    return b.data;
+    return vial_buf_finish(&b);
 }
 
 int vial_parse_cookie(vial_arena *a, const char *h, size_t n, vial_multidict *out) {
@@ -108,7 +108,7 @@ int vial_parse_cookie(vial_arena *a, const char *h, size_t n, vial_multidict *ou
         size_t klen, vlen;
         char *key = to_text(a, h + key_from, key_to - key_from, &klen);
         char *value = NULL;
-        if (key && cookie_unquote(&raw, h + val_from, val_to - val_from) == 0 && vial_buf_reserve(&raw, 0) == 0)
+        if (key && cookie_unquote(&raw, h + val_from, val_to - val_from) == 0 && vial_buf_finish(&raw))
             value = to_text(a, raw.data, raw.len, &vlen);
         if (!value || vial_multidict_add_ref(out, key, klen, value, vlen) != 0) {
             rc = -1;

@@ -18,6 +18,12 @@ int vial_form_fail(vial_form_error *err, int status, const char *fmt, ...) {
     return -1;
 }
 
+char *vial_buf_finish(vial_buf *b) {
+    if (vial_buf_reserve(b, 0) != 0) return NULL;
+    b->data[b->len] = '\0';
+    return b->data;
+}
+
 vial_form_limits vial_form_limits_resolve(const vial_form_limits *lim) {
     vial_form_limits out = lim ? *lim : (vial_form_limits){0};
     if (!out.max_fields) out.max_fields = 1000;

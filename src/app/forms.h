@@ -16,6 +16,9 @@ int vial_form_fail(vial_form_error *err, int status, const char *fmt, ...) VIAL_
 /* Drops the pairs from len on (undoing a failed parse), keeping the index valid. */
 void vial_multidict_truncate(vial_multidict *md, size_t len);
 
+/* b's bytes as a NUL-terminated string (allocating when b is still empty); NULL when out of memory. */
+char *vial_buf_finish(vial_buf *b);
+
 /* lim with its zero fields replaced by the documented defaults. */
 vial_form_limits vial_form_limits_resolve(const vial_form_limits *lim);
 

@@ -217,5 +217,7 @@ char *vial_idna_encode_host(vial_arena *a, const char *host, size_t n, size_t *l
         }
     }
     if (len_out) *len_out = out.len;
-    return out.data;
+    char *result = vial_buf_finish(&out);
+    if (!result) vial_form_fail(err, 500, "out of memory");
+    return result;
 }

@@ -170,7 +170,7 @@ static int part_end(mp *p) {
         vial_buf text;
         vial_buf_init(&text, p->a, 0);
         if (vial_charset_decode(&text, cs, p->value.data ? p->value.data : "", p->value.len, false) != 0 ||
-            vial_buf_reserve(&text, 0) != 0)
+            !vial_buf_finish(&text))
             return fail(p, 500, "out of memory");
         p->memory_used += p->value.len;
         vial_buf_free(&p->value);

@@ -113,7 +113,7 @@ char *vial_dump_cookie(vial_arena *a, const char *key, const char *value, size_t
                            "'dev.localhost' and also set 'domain' for 'dev.localhost'");
             return NULL;
         }
-        if (vial_cookie_quote(&domain, d, dlen) != 0 || vial_buf_reserve(&domain, 0) != 0) goto oom;
+        if (vial_cookie_quote(&domain, d, dlen) != 0 || !vial_buf_finish(&domain)) goto oom;
     }
     char expires[64] = "";
     const char *expires_value = NULL;

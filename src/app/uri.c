@@ -217,9 +217,7 @@ char *vial_iri_to_uri(vial_arena *a, const char *iri, size_t n, bool safe_conver
     if (rc == 0) rc = quote(&out, url, len, uri_safe);
     if (rc == 0 && query_len) rc = vial_buf_putc(&out, '?') || quote(&out, query, query_len, uri_safe);
     if (rc == 0 && fragment_len) rc = vial_buf_putc(&out, '#') || quote(&out, fragment, fragment_len, uri_safe);
-    if (rc != 0) {
-        vial_form_fail(err, 500, "out of memory");
-        return NULL;
-    }
-    return out.data;
+    char *result = rc == 0 ? vial_buf_finish(&out) : NULL;
+    if (!result) vial_form_fail(err, 500, "out of memory");
+    return result;
 }

@@ -44,7 +44,7 @@ char *vial_url_unquote(vial_arena *a, const char *s, size_t n, bool plus, size_t
     vial_buf_init(&b, a, 0);
     if (vial_percent_decode(&b, s, n, plus) != 0) return NULL;
     if (len_out) *len_out = b.len;
-    return b.data ? b.data : vial_arena_strdup(a, "");
+    return vial_buf_finish(&b);
 }
 
 /* Decodes one key or value into the arena: percent/plus, then UTF-8 replace. */
@@ -59,7 +59,7 @@ static char *decode_part(vial_arena *a, vial_buf *scratch, const char *s, size_t
     vial_buf_init(&fixed, a, 0);
     if (vial_utf8_replace_invalid(&fixed, scratch->data, scratch->len) != 0) return NULL;
     *len_out = fixed.len;
-    return fixed.data;
+    return vial_buf_finish(&fixed);
 }
 
 /* Splits s on '&' and adds every non-empty pair; max_fields 0 = no limit. */
