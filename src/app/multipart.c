@@ -43,6 +43,7 @@
 #include "app/forms.h"
 
 #define CHUNK (64 * 1024)
+#define FLUSH_MIN (16 * 1024) /* part data is handed on in pieces of at least this much */
 
 enum { ST_PREAMBLE, ST_HEADERS, ST_DATA, ST_EPILOGUE };
 enum { TAIL_FINAL, TAIL_PART, TAIL_INVALID, TAIL_MORE };
@@ -334,9 +335,15 @@ static int tail(const mp *p, size_t t, size_t *end) {
     return TAIL_PART;
 }
 
+/* Drops the first n bytes of the buffer; the search position moves with the data. */
 static void consume(mp *p, size_t n) {
     memmove(p->buf, p->buf + n, p->len - n);
     p->len -= n;
+    p->scan = p->scan > n ? p->scan - n : 0;
+}
+
+static void enter(mp *p, int state) {
+    p->state = state;
     p->scan = 0;
 }
 
@@ -351,13 +358,13 @@ static int step_preamble(mp *p) {
         size_t at = (size_t)(hit - p->buf), end = 0;
         int t = tail(p, at + p->delim_len, &end);
         if (t == TAIL_FINAL) {
-            p->state = ST_EPILOGUE;
+            enter(p, ST_EPILOGUE);
             p->len = 0;
             return 1;
         }
         if (t == TAIL_PART) {
             consume(p, end);
-            p->state = ST_HEADERS;
+            enter(p, ST_HEADERS);
             return 1;
         }
         if (t == TAIL_MORE) {
@@ -410,7 +417,7 @@ static int step_headers(mp *p) {
         return fail(p, 413, "a multipart part's headers are larger than %zu bytes", p->lim.max_header_bytes);
     if (part_begin(p, b, start) != 0) return -1;
     consume(p, end);
-    p->state = ST_DATA;
+    enter(p, ST_DATA);
     return 1;
 }
 
@@ -438,19 +445,22 @@ static int step_data(mp *p) {
         }
         if (part_end(p) != 0) return -1;
         if (t == TAIL_FINAL) {
-            p->state = ST_EPILOGUE;
+            enter(p, ST_EPILOGUE);
             p->len = 0;
         } else {
             consume(p, end);
-            p->state = ST_HEADERS;
+            enter(p, ST_HEADERS);
         }
         return 1;
     }
-    /* No boundary yet: everything but the last delim_len + 1 bytes is data
-     * (a boundary still to come starts with a line break at or after that). */
+    /* No boundary yet. One still to come starts after len - delim_len, so
+     * the search resumes there, and everything but the last delim_len + 1
+     * bytes (its line break included) is data, handed on once there is
+     * enough of it to be worth a write. */
     if (p->eof) return fail(p, 400, "the multipart body has no closing boundary");
-    if (p->len > p->delim_len + 1) {
-        size_t keep = p->delim_len + 1;
+    if (p->len >= p->delim_len && p->scan < p->len - p->delim_len + 1) p->scan = p->len - p->delim_len + 1;
+    size_t keep = p->delim_len + 1;
+    if (p->len > keep && (p->len - keep >= FLUSH_MIN || p->len * 2 >= p->cap)) {
         if (part_data(p, p->buf, p->len - keep) != 0) return -1;
         consume(p, p->len - keep);
     }
