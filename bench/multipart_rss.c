@@ -72,7 +72,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "parse failed: %d %s\n", err.status, err.message);
         return 1;
     }
-    if (files.len != 1 || files.items[0]->size != g.file_size || files.items[0]->fd < 0) {
+    if (files.len != 1 || files.items[0]->size != g.file_size || !files.items[0]->path) {
         fprintf(stderr, "unexpected result\n");
         return 1;
     }

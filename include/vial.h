@@ -459,8 +459,9 @@ int vial_parse_options_header(vial_arena *a, const char *s, size_t n, int flags,
 const char *vial_options_get(const vial_options_header *h, const char *name);
 
 /* An uploaded file (Werkzeug's FileStorage). Small files are in memory,
- * larger ones in a temp file that is closed and removed when the arena is
- * reset or freed. */
+ * larger ones in a temp file (closed once written, so a form with many
+ * files holds no descriptors) that is removed when the arena is reset or
+ * freed. */
 typedef struct vial_file {
     const char *field;        /* the form field name */
     const char *filename;     /* as sent, not sanitized ("" for an empty file input) */
@@ -469,9 +470,7 @@ typedef struct vial_file {
     vial_multidict headers;   /* the part's headers (case-insensitive) */
     size_t size;              /* bytes */
     const char *data;         /* in memory: the bytes (NUL-terminated); NULL when on disk */
-    const char *path;         /* on disk: the temp file; NULL when in memory */
-    int fd;                   /* on disk: the temp file, open for reading; -1 when in memory */
-    vial_arena *arena;
+    const char *path;         /* on disk: the temp file (mode 0600); NULL when in memory */
 } vial_file;
 
 /* The files of a request (request.files): every part with a filename, in order. */

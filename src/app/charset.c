@@ -62,7 +62,9 @@ static const uint16_t cp1252_high[32] = {
     0x2013, 0x2014, 0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0,      0x017e, 0x0178,
 };
 
-static bool is_alnum(unsigned char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+static bool is_alnum(unsigned char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
 
 vial_charset vial_charset_lookup(const char *name, size_t n) {
     /* Python: codecs.lookup lowercases, then normalize_encoding collapses
@@ -131,8 +133,7 @@ int vial_charset_decode(vial_buf *out, vial_charset cs, const char *s, size_t n,
             if (cp < 0x80 ? vial_buf_putc(out, (int)cp) != 0 : put_cp(out, cp) != 0) return -1;
         }
         return 0;
-    default:
-        return -1;
+    default: return -1;
     }
 }
 

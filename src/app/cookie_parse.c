@@ -27,8 +27,8 @@ static int cookie_unquote(vial_buf *out, const char *v, size_t n) {
     if (vial_buf_reserve(out, n) != 0) return -1;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)v[i];
-        if (c == '\\' && i + 3 < n && v[i + 1] >= '0' && v[i + 1] <= '3' && v[i + 2] >= '0' && v[i + 2] <= '7' && v[i + 3] >= '0' &&
-            v[i + 3] <= '7') {
+        if (c == '\\' && i + 3 < n && v[i + 1] >= '0' && v[i + 1] <= '3' && v[i + 2] >= '0' && v[i + 2] <= '7' &&
+            v[i + 3] >= '0' && v[i + 3] <= '7') {
             out->data[out->len++] = (char)((v[i + 1] - '0') * 64 + (v[i + 2] - '0') * 8 + (v[i + 3] - '0'));
             i += 3;
         } else if (c == '\\' && i + 1 < n && v[i + 1] != '\n') {

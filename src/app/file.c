@@ -5,8 +5,7 @@
  * save() always writes the whole file: Werkzeug copies from the stream's
  * current position, so a second save() there writes an empty file; here it
  * writes the same bytes again. A temp file is copied with copy_file_range
- * (the kernel moves the bytes; reflinks where the filesystem can) and read
- * with pread, so the file's own offset never moves. */
+ * (the kernel moves the bytes; reflinks where the filesystem can). */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -69,10 +68,18 @@ int vial_file_save(const vial_file *file, const char *path) {
         errno = EINVAL;
         return -1;
     }
+    int src = -1;
+    if (file->path && (src = open(file->path, O_RDONLY | O_CLOEXEC)) < 0) return -1;
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd < 0) return -1;
-    int rc = file->fd >= 0 ? copy_fd(file->fd, fd, file->size) : write_all(fd, file->data ? file->data : "", file->size);
+    if (fd < 0) {
+        int saved = errno;
+        if (src >= 0) close(src);
+        errno = saved;
+        return -1;
+    }
+    int rc = src >= 0 ? copy_fd(src, fd, file->size) : write_all(fd, file->data ? file->data : "", file->size);
     int saved = errno;
+    if (src >= 0) close(src);
     if (close(fd) != 0 && rc == 0) return -1;
     errno = saved;
     return rc;
@@ -80,16 +87,19 @@ int vial_file_save(const vial_file *file, const char *path) {
 
 const char *vial_file_bytes(const vial_file *file, vial_arena *a) {
     if (file->data) return file->data;
-    if (file->fd < 0) return NULL;
-    char *out = vial_arena_alloc(a, file->size + 1);
-    if (!out) return NULL;
+    if (!file->path) return NULL;
+    int fd = open(file->path, O_RDONLY | O_CLOEXEC);
+    char *out = fd >= 0 ? vial_arena_alloc(a, file->size + 1) : NULL;
     size_t got = 0;
-    while (got < file->size) {
-        ssize_t r = pread(file->fd, out + got, file->size - got, (off_t)got);
+    while (out && got < file->size) {
+        ssize_t r = read(fd, out + got, file->size - got);
         if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) return NULL;
-        got += (size_t)r;
+        if (r <= 0)
+            out = NULL;
+        else
+            got += (size_t)r;
     }
-    out[got] = '\0';
+    if (fd >= 0) close(fd);
+    if (out) out[got] = '\0';
     return out;
 }

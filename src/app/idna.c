@@ -161,7 +161,8 @@ static int to_ascii(vial_buf *out, const uint32_t *label, size_t n, vial_arena *
         if (vial_buf_puts(out, "xn--") != 0 || vial_punycode_encode(out, mapped, (size_t)len) != 0)
             return vial_form_fail(err, 500, "host name label too long");
     }
-    if (out->len == start || out->len - start >= 64) return vial_form_fail(err, 500, "host name label empty or too long");
+    if (out->len == start || out->len - start >= 64)
+        return vial_form_fail(err, 500, "host name label empty or too long");
     return 0;
 }
 

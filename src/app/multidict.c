@@ -155,7 +155,8 @@ vial_strs vial_multidict_getlistn(const vial_multidict *md, const char *key, siz
     if (!count) return out;
     const char **items = vial_arena_alloc(md->arena, count * sizeof *items);
     if (!items) return out;
-    for (size_t i = first_index(md, key, key_len); i; i = next_index(md, i - 1)) items[out.len++] = md->items[i - 1].value.ptr;
+    for (size_t i = first_index(md, key, key_len); i; i = next_index(md, i - 1))
+        items[out.len++] = md->items[i - 1].value.ptr;
     out.items = items;
     return out;
 }

@@ -5,8 +5,8 @@
  * The body is read in chunks into one fixed working buffer, so an upload of
  * any size costs the buffer plus whatever the parts keep: fields stay in
  * memory (bounded), a file part stays in memory up to file_threshold (and
- * while the memory budget lasts) and is otherwise streamed to a temp file
- * that the arena closes and removes when the request ends.
+ * while the memory budget lasts) and is otherwise streamed to a temp file,
+ * closed once complete and removed by the arena when the request ends.
  *
  * Werkzeug's rules, which the parser follows exactly:
  *   - the preamble ends at the first "--boundary" (a line break before it is
@@ -67,8 +67,9 @@ typedef struct mp {
     bool is_file;
     const char *name;
     vial_multidict headers;
-    vial_buf value;     /* field bytes, or a file's bytes while in memory */
-    vial_file *file;    /* current file part */
+    vial_buf value;  /* field bytes, or a file's bytes while in memory */
+    vial_file *file; /* current file part */
+    int fd;          /* its temp file while being written, else -1 */
     vial_multidict *form;
     vial_files *files;
     size_t files_cap;
@@ -89,9 +90,7 @@ static int fail(mp *p, int status, const char *fmt, ...) {
 
 static void file_cleanup(void *arg) {
     vial_file *f = arg;
-    if (f->fd >= 0) close(f->fd);
     if (f->path) unlink(f->path);
-    f->fd = -1;
     f->path = NULL;
 }
 
@@ -116,7 +115,7 @@ static int spill(mp *p) {
     if (!path) return fail(p, 500, "out of memory");
     int fd = mkostemp(path, O_CLOEXEC);
     if (fd < 0) return fail(p, 500, "cannot create a temporary file for an upload in %s: %s", dir, strerror(errno));
-    p->file->fd = fd;
+    p->fd = fd;
     p->file->path = path;
     if (vial_arena_defer(p->a, file_cleanup, p->file) != 0) {
         file_cleanup(p->file);
@@ -141,7 +140,7 @@ static int part_data(mp *p, const char *s, size_t n) {
         return 0;
     }
     vial_file *f = p->file;
-    if (f->fd < 0) {
+    if (p->fd < 0) {
         size_t total = f->size + n;
         if (total <= p->lim.file_threshold && p->memory_used + total <= p->lim.max_memory) {
             if (vial_buf_append(&p->value, s, n) != 0) return fail(p, 500, "out of memory");
@@ -150,7 +149,7 @@ static int part_data(mp *p, const char *s, size_t n) {
         }
         if (spill(p) != 0) return -1;
     }
-    if (write_all(f->fd, s, n) != 0) return fail(p, 500, "cannot write an upload to %s: %s", f->path, strerror(errno));
+    if (write_all(p->fd, s, n) != 0) return fail(p, 500, "cannot write an upload to %s: %s", f->path, strerror(errno));
     f->size += n;
     return 0;
 }
@@ -180,14 +179,16 @@ static int part_end(mp *p) {
         return 0;
     }
     vial_file *f = p->file;
-    if (f->fd < 0) {
+    if (p->fd < 0) {
         char *data = vial_arena_strndup(p->a, p->value.data ? p->value.data : "", p->value.len);
         if (!data) return fail(p, 500, "out of memory");
         f->data = data;
         p->memory_used += f->size;
         vial_buf_free(&p->value);
-    } else if (lseek(f->fd, 0, SEEK_SET) != 0) {
-        return fail(p, 500, "cannot rewind an upload's temp file: %s", strerror(errno));
+    } else {
+        int fd = p->fd;
+        p->fd = -1;
+        if (close(fd) != 0) return fail(p, 500, "cannot write an upload to %s: %s", f->path, strerror(errno));
     }
     if (p->files->len == p->files_cap) {
         size_t ncap = p->files_cap ? p->files_cap * 2 : 4;
@@ -290,8 +291,6 @@ static int part_begin(mp *p, const char *block, size_t n) {
     if (!f) return fail(p, 500, "out of memory");
     f->field = p->name;
     f->filename = filename;
-    f->fd = -1;
-    f->arena = p->a;
     f->headers = p->headers;
     const vial_pair *ct = vial_multidict_find(&p->headers, "content-type", 12);
     f->content_type = ct ? ct->value.ptr : NULL;
@@ -523,6 +522,7 @@ int vial_parse_multipart(vial_arena *a, const char *boundary, size_t boundary_le
     p.form = form;
     p.files = files;
     p.files_cap = files->len;
+    p.fd = -1;
     p.delim_len = boundary_len + 2;
     p.delim = vial_arena_alloc(a, p.delim_len);
     size_t cap = CHUNK > p.lim.max_header_bytes ? CHUNK : p.lim.max_header_bytes;
@@ -538,6 +538,7 @@ int vial_parse_multipart(vial_arena *a, const char *boundary, size_t boundary_le
     }
     free(p.buf);
     vial_buf_free(&p.value);
+    if (p.fd >= 0) close(p.fd);
     if (rc != 0) {
         /* Werkzeug drops everything it parsed; remove the temp files now. */
         if (p.file) file_cleanup(p.file);
@@ -559,8 +560,10 @@ int vial_parse_form(vial_arena *a, const char *content_type, size_t ct_len, vial
     char mimetype[64];
     size_t mlen = strlen(oh.value);
     if (mlen >= sizeof mimetype) return 1;
-    for (size_t i = 0; i <= mlen; i++) mimetype[i] = (char)((oh.value[i] >= 'A' && oh.value[i] <= 'Z') ? oh.value[i] + 32 : oh.value[i]);
-    if (strcmp(mimetype, "application/x-www-form-urlencoded") == 0 || strcmp(mimetype, "application/x-url-encoded") == 0)
+    for (size_t i = 0; i <= mlen; i++)
+        mimetype[i] = (char)((oh.value[i] >= 'A' && oh.value[i] <= 'Z') ? oh.value[i] + 32 : oh.value[i]);
+    if (strcmp(mimetype, "application/x-www-form-urlencoded") == 0 ||
+        strcmp(mimetype, "application/x-url-encoded") == 0)
         return vial_parse_urlencoded_stream(a, read, ctx, lim, form, err);
     if (strcmp(mimetype, "multipart/form-data") == 0) {
         const char *boundary = vial_options_get(&oh, "boundary");

@@ -264,7 +264,8 @@ int vial_parse_options_header(vial_arena *a, const char *text, size_t n, int fla
             }
         }
         int rc = set_param(a, out, &cap, name, value, p.has_count);
-        if (rc == -2) return vial_form_fail(err, 400, "header parameter '%.40s' continues a parameter without value", name);
+        if (rc == -2)
+            return vial_form_fail(err, 400, "header parameter '%.40s' continues a parameter without value", name);
         if (rc != 0) return vial_form_fail(err, 500, "out of memory while parsing a header");
     }
     return 0;

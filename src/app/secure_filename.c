@@ -84,8 +84,8 @@ char *vial_secure_filename_in(vial_arena *a, const char *filename, size_t n, int
     while (len > start && (out[len - 1] == '.' || out[len - 1] == '_')) len--;
     out[len] = '\0';
     if (windows && len > start) {
-        static const char *const devices[] = {"CON", "AUX", "COM1", "COM2", "COM3", "COM4",
-                                              "LPT1", "LPT2", "LPT3", "PRN", "NUL"};
+        static const char *const devices[] = {"CON",  "AUX",  "COM1", "COM2", "COM3", "COM4",
+                                              "LPT1", "LPT2", "LPT3", "PRN",  "NUL"};
         const char *dot = memchr(out + start, '.', len - start);
         size_t stem = dot ? (size_t)(dot - out) - start : len - start;
         for (size_t d = 0; d < sizeof devices / sizeof devices[0]; d++)

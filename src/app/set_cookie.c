@@ -69,8 +69,8 @@ static const char *samesite_title(const char *s) {
 
 static bool has_crlf(const char *s) { return strpbrk(s, "\r\n") != NULL; }
 
-char *vial_dump_cookie(vial_arena *a, const char *key, const char *value, size_t value_len, const vial_cookie_opts *opts,
-                       size_t *len_out, vial_form_error *err) {
+char *vial_dump_cookie(vial_arena *a, const char *key, const char *value, size_t value_len,
+                       const vial_cookie_opts *opts, size_t *len_out, vial_form_error *err) {
     static const vial_cookie_opts defaults = {0};
     if (err) err->status = 0;
     if (!opts) opts = &defaults;

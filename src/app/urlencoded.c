@@ -84,9 +84,9 @@ static int parse_pairs(vial_arena *a, const char *s, size_t n, size_t max_fields
             size_t key_len = eq ? (size_t)(eq - pair) : pair_len;
             size_t klen = 0, vlen = 0;
             char *key = decode_part(a, &scratch, pair, key_len, &klen);
-            char *value = key ? (eq ? decode_part(a, &scratch, eq + 1, pair_len - key_len - 1, &vlen)
-                                    : vial_arena_strdup(a, ""))
-                              : NULL;
+            char *value =
+                key ? (eq ? decode_part(a, &scratch, eq + 1, pair_len - key_len - 1, &vlen) : vial_arena_strdup(a, ""))
+                    : NULL;
             if (!value || vial_multidict_add_ref(out, key, klen, value, vlen) != 0) {
                 rc = vial_form_fail(err, 500, "out of memory while decoding the form");
                 break;

@@ -116,7 +116,7 @@ static vial_value *run(vial_arena *a, vial_value *req) {
             vial_object_set(o, "headers", pairs(a, f->headers.items, f->headers.len));
             const char *data = vial_file_bytes(f, a);
             vial_object_set(o, "hex", vial_new_str(a, data ? tohex(a, data, f->size) : "?"));
-            vial_object_set(o, "on_disk", vial_new_bool(a, f->fd >= 0));
+            vial_object_set(o, "on_disk", vial_new_bool(a, f->path != NULL));
             vial_array_push(fl, o);
         }
         vial_object_set(res, "files", fl);

@@ -28,8 +28,8 @@ static inline char *hex_decode(const char *hex, size_t hex_len, size_t *len) {
 typedef struct memreader {
     const char *data;
     size_t len, pos;
-    size_t chunk;   /* 0: as much as asked; else at most this many per read */
-    uint32_t seed;  /* nonzero: random chunk sizes 1..chunk */
+    size_t chunk;  /* 0: as much as asked; else at most this many per read */
+    uint32_t seed; /* nonzero: random chunk sizes 1..chunk */
     size_t reads;
 } memreader;
 
