@@ -414,7 +414,8 @@ typedef struct vial_form_limits {
     size_t max_fields;       /* urlencoded pairs / multipart parts: 1000 (Werkzeug's max_form_parts) -> 413 */
     size_t max_bytes;        /* urlencoded body bytes: 500000 (Flask 3.1's MAX_FORM_MEMORY_SIZE) -> 413 */
     size_t max_field_bytes;  /* one multipart non-file field: 500000 -> 413 */
-    size_t max_memory;       /* multipart fields + in-memory files together: 16 MiB (files spill to disk first) */
+    size_t max_memory;       /* multipart headers, fields and in-memory files together: 16 MiB -> 413
+                                (files go to disk rather than pass it) */
     size_t max_header_bytes; /* one multipart part's header block: 16384 -> 413 */
     size_t file_threshold;   /* file parts larger than this go to a temp file: 512000 (Werkzeug's 500 KiB) */
     const char *tmp_dir;     /* directory for those temp files: NULL = $TMPDIR, else /tmp */

@@ -414,6 +414,10 @@ static int step_headers(mp *p) {
     }
     if (start > p->lim.max_header_bytes)
         return fail(p, 413, "a multipart part's headers are larger than %zu bytes", p->lim.max_header_bytes);
+    /* the headers stay in the arena with the part: they count against the budget */
+    p->memory_used += start;
+    if (p->memory_used > p->lim.max_memory)
+        return fail(p, 413, "the form's parts need more than %zu bytes of memory", p->lim.max_memory);
     if (part_begin(p, b, start) != 0) return -1;
     consume(p, end);
     enter(p, ST_DATA);

@@ -389,13 +389,15 @@ Test(multipart, threshold_memory_budget_and_tmp_dir) {
     vial_multidict form;
     vial_files files;
     vial_form_error err;
-    /* files of 100 bytes: in memory under a 100-byte threshold, until the 250-byte budget is spent */
-    vial_form_limits lim = {.file_threshold = 100, .max_memory = 250, .tmp_dir = dir};
+    /* each part: a 59-byte header block and 100 bytes; with a 450-byte budget
+     * the first two files fit in memory, the last two go to disk */
+    vial_form_limits lim = {.file_threshold = 100, .max_memory = 450, .tmp_dir = dir};
     cr_assert_eq(parse_mp(a, CT, b.data, b.len, 0, 0, &lim, &form, &files, &err), 0, "%s", err.message);
     cr_assert_eq(files.len, 4);
     cr_assert_not_null(files.items[0]->data);
     cr_assert_not_null(files.items[1]->data);
     cr_assert_null(files.items[2]->data, "over the memory budget: on disk");
+    cr_assert_null(files.items[3]->data, "over the memory budget: on disk");
     cr_assert_not_null(files.items[2]->path);
     cr_assert_eq(strncmp(files.items[2]->path, dir, strlen(dir)), 0, "temp file not in tmp_dir: %s",
                  files.items[2]->path);
