@@ -490,14 +490,18 @@ int vial_file_save(const vial_file *file, const char *path);
 const char *vial_file_bytes(const vial_file *file, vial_arena *a);
 
 /* Parses a multipart/form-data body pulled from read(ctx) with the given
- * boundary: fields into form, file parts into files. A broken body returns
- * -1 with err (400; 413 over a limit) and leaves form and files EMPTY, as
- * Werkzeug does (it answers with an empty form where we report the error). */
+ * boundary: fields appended to form (initialized), file parts to files
+ * (zeroed or from an earlier call). The body is read to its end. A broken
+ * body returns -1 with err (400; 413 over a limit; 500 when no temp file
+ * can be written), may leave the rest of the body unread, and leaves form
+ * and files EMPTY as Werkzeug does (it answers with an empty form where we
+ * report the error). */
 int vial_parse_multipart(vial_arena *a, const char *boundary, size_t boundary_len, vial_read_fn read, void *ctx,
                          const vial_form_limits *lim, vial_multidict *form, vial_files *files, vial_form_error *err);
 /* Werkzeug's form parser: picks urlencoded or multipart from the Content-Type
- * (NULL/empty allowed). Returns 1 without reading when the body is not a form,
- * 0 when parsed, -1 with err (form and files empty). */
+ * header's raw bytes (NULL/empty allowed; the media type compared without
+ * case). Returns 1 without reading when the body is not a form, 0 when
+ * parsed, -1 with err (form and files left empty). */
 int vial_parse_form(vial_arena *a, const char *content_type, size_t ct_len, vial_read_fn read, void *ctx,
                     const vial_form_limits *lim, vial_multidict *form, vial_files *files, vial_form_error *err);
 
@@ -527,9 +531,9 @@ typedef struct vial_cookie_opts {
 #define VIAL_COOKIE_EXPIRES(unix_time) .expires = (unix_time), .has_expires = true
 
 /* The Set-Cookie value Werkzeug's dump_cookie / Response.set_cookie makes,
- * or NULL with err (bad domain, samesite, CR/LF/NUL in the key...). */
-char *vial_dump_cookie(vial_arena *a, const char *key, const char *value, size_t value_len, const vial_cookie_opts *opts,
-                       size_t *len_out, vial_form_error *err);
+ * or NULL with err (bad domain or samesite, CR/LF in the key, expiry out of range). */
+char *vial_dump_cookie(vial_arena *a, const char *key, const char *value, size_t value_len,
+                       const vial_cookie_opts *opts, size_t *len_out, vial_form_error *err);
 /* The Set-Cookie value of Response.delete_cookie (expired, Max-Age=0). */
 char *vial_dump_delete_cookie(vial_arena *a, const char *key, const vial_cookie_opts *opts, size_t *len_out,
                               vial_form_error *err);
