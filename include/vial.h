@@ -885,6 +885,211 @@ size_t vial_methods_format(char *out, size_t size, unsigned bits);
 
 /* ==== section: forms and cookies (src/app/forms) ==== */
 
+/* Parsers and formatters that match Werkzeug 2.2 byte for byte: query
+ * strings, urlencoded and multipart bodies, Cookie headers, Set-Cookie lines,
+ * Content-Type parameters and secure_filename. They need no request: the
+ * request layer calls them with its arena and body reader. */
+
+#ifndef VIAL_HAVE_STRS
+#define VIAL_HAVE_STRS
+/* A list of C strings (e.g. request.args.getlist); memory is the arena's. */
+typedef struct vial_strs {
+    const char **items;
+    size_t len;
+} vial_strs;
+#endif
+
+/* One key/value pair of a vial_multidict; both are NUL-terminated at len. */
+typedef struct vial_pair {
+    vial_str key;
+    vial_str value;
+} vial_pair;
+
+/* Werkzeug's MultiDict: ordered pairs, several values per key. Iterate
+ * items[0..len) for wire order. Everything lives in the arena it was
+ * initialized with; the fields after len are private. */
+typedef struct vial_multidict {
+    vial_pair *items;
+    size_t len;
+    size_t cap;
+    vial_arena *arena;
+    bool nocase;        /* keys compared ASCII case-insensitively (headers) */
+    uint32_t *next;     /* per pair: index + 1 of the next pair with the same key */
+    uint32_t *slots;    /* hash index, per key: index + 1 of its first pair */
+    uint32_t *last;     /* per slot: index + 1 of that key's last pair */
+    size_t slot_count;  /* 0 until the dictionary is large enough to index */
+} vial_multidict;
+
+/* Starts an empty dictionary in arena a; nocase for header-style keys. */
+void vial_multidict_init(vial_multidict *md, vial_arena *a, bool nocase);
+/* Appends a pair, copying key and value into the arena; -1 when out of memory. */
+int vial_multidict_add(vial_multidict *md, const char *key, size_t key_len, const char *value, size_t value_len);
+/* Appends a pair without copying (both must be NUL-terminated at len and outlive md). */
+int vial_multidict_add_ref(vial_multidict *md, const char *key, size_t key_len, const char *value, size_t value_len);
+/* The first pair whose key is key[0..key_len), or NULL. */
+const vial_pair *vial_multidict_find(const vial_multidict *md, const char *key, size_t key_len);
+/* The first value for key (MultiDict.get), or NULL when absent. */
+const char *vial_multidict_get(const vial_multidict *md, const char *key);
+/* Every value for key in order (MultiDict.getlist); len 0 when absent. */
+vial_strs vial_multidict_getlist(const vial_multidict *md, const char *key);
+/* Like vial_multidict_getlist for a key of key_len bytes (which may hold NULs). */
+vial_strs vial_multidict_getlistn(const vial_multidict *md, const char *key, size_t key_len);
+/* How many values key has. */
+size_t vial_multidict_count(const vial_multidict *md, const char *key);
+/* Distinct keys in first-seen order (MultiDict.keys()). */
+vial_strs vial_multidict_keys(const vial_multidict *md);
+/* All pairs grouped by key, keys in first-seen order (items(multi=True)); len is md->len. */
+const vial_pair *vial_multidict_items_multi(const vial_multidict *md);
+/* Replaces every value of key by one (MultiDict[key] = value), keeping the key's place. */
+int vial_multidict_set(vial_multidict *md, const char *key, const char *value);
+/* Removes every pair with key; returns how many were removed. */
+size_t vial_multidict_remove(vial_multidict *md, const char *key);
+
+/* Why a parser or formatter failed: the status the app should answer
+ * (400 malformed, 413 over a limit, 500 server-side trouble) and a message
+ * naming the problem. */
+typedef struct vial_form_error {
+    int status;
+    char message[320];
+} vial_form_error;
+
+/* Bounds for form parsing. A zero field takes the default shown. */
+typedef struct vial_form_limits {
+    size_t max_fields;       /* urlencoded pairs / multipart parts: 1000 (Werkzeug's max_form_parts) -> 413 */
+    size_t max_bytes;        /* urlencoded body bytes: 500000 (Flask 3.1's MAX_FORM_MEMORY_SIZE) -> 413 */
+    size_t max_field_bytes;  /* one multipart non-file field: 500000 -> 413 */
+    size_t max_memory;       /* multipart headers, fields and in-memory files together: 16 MiB -> 413
+                                (files go to disk rather than pass it) */
+    size_t max_header_bytes; /* one multipart part's header block: 16384 -> 413 */
+    size_t file_threshold;   /* file parts larger than this go to a temp file: 512000 (Werkzeug's 500 KiB) */
+    const char *tmp_dir;     /* directory for those temp files: NULL = $TMPDIR, else /tmp */
+} vial_form_limits;
+
+/* Pulls body bytes: up to n into dst; returns the count, 0 at the end, -1 on error. */
+typedef ssize_t (*vial_read_fn)(void *ctx, char *dst, size_t n);
+
+/* Parses a query string as request.args does (separator '&', '+', %XX, UTF-8
+ * errors='replace'); appends to out (initialize it first). -1 when out of memory. */
+int vial_parse_query(vial_arena *a, const char *qs, size_t n, vial_multidict *out);
+/* Parses an application/x-www-form-urlencoded body like request.form; lim may be NULL. */
+int vial_parse_urlencoded(vial_arena *a, const char *body, size_t n, const vial_form_limits *lim, vial_multidict *out,
+                          vial_form_error *err);
+/* Same, pulling the body from read(ctx) (at most lim->max_bytes are read). */
+int vial_parse_urlencoded_stream(vial_arena *a, vial_read_fn read, void *ctx, const vial_form_limits *lim,
+                                 vial_multidict *out, vial_form_error *err);
+/* Percent-decodes s (invalid escapes kept, '+' as space when plus) to raw bytes, NUL-terminated. */
+char *vial_url_unquote(vial_arena *a, const char *s, size_t n, bool plus, size_t *len_out);
+/* Werkzeug's iri_to_uri: IDNA host, UTF-8 percent-encoded path/query/fragment.
+ * safe_conversion returns ASCII input without whitespace unchanged. NULL + err on failure. */
+char *vial_iri_to_uri(vial_arena *a, const char *iri, size_t n, bool safe_conversion, vial_form_error *err);
+
+/* One parameter of a Content-Type-like header. */
+typedef struct vial_header_param {
+    const char *name;  /* lowercased (ASCII) */
+    const char *value; /* unquoted, RFC 2231 decoded, UTF-8; NULL for a bare name without '=' */
+} vial_header_param;
+
+/* Werkzeug's parse_options_header result: "text/html; charset=utf-8". */
+typedef struct vial_options_header {
+    const char *value;         /* "text/html" as written; "" when the header is empty or unparsable */
+    vial_header_param *params; /* in first-seen order; a repeated name keeps its place, the later value wins */
+    size_t param_count;
+} vial_options_header;
+
+#define VIAL_OPTIONS_LATIN1 0x01 /* the header bytes are latin-1 (a WSGI request header), not UTF-8 */
+/* Parses a Content-Type / Content-Disposition value; -1 with err when an RFC 2231 value cannot be decoded. */
+int vial_parse_options_header(vial_arena *a, const char *s, size_t n, int flags, vial_options_header *out,
+                              vial_form_error *err);
+/* The value of parameter name (lowercase), or NULL when absent or bare. */
+const char *vial_options_get(const vial_options_header *h, const char *name);
+
+/* An uploaded file (Werkzeug's FileStorage). Small files are in memory,
+ * larger ones in a temp file (closed once written, so a form with many
+ * files holds no descriptors) that is removed when the arena is reset or
+ * freed. */
+typedef struct vial_file {
+    const char *field;        /* the form field name */
+    const char *filename;     /* as sent, not sanitized ("" for an empty file input) */
+    const char *content_type; /* the part's Content-Type header, NULL when absent */
+    const char *mimetype;     /* content_type's media type, lowercased; "" when absent */
+    vial_multidict headers;   /* the part's headers (case-insensitive) */
+    size_t size;              /* bytes */
+    const char *data;         /* in memory: the bytes (NUL-terminated); NULL when on disk */
+    const char *path;         /* on disk: the temp file (mode 0600); NULL when in memory */
+} vial_file;
+
+/* The files of a request (request.files): every part with a filename, in order. */
+typedef struct vial_files {
+    vial_file **items;
+    size_t len;
+} vial_files;
+
+/* The first file of field (request.files.get), or NULL. */
+vial_file *vial_files_get(const vial_files *files, const char *field);
+/* Every file of field, in order, allocated in arena a. */
+vial_files vial_files_getlist(const vial_files *files, const char *field, vial_arena *a);
+/* Writes the file's bytes to path (FileStorage.save): created or truncated, mode 0666 & ~umask. */
+int vial_file_save(const vial_file *file, const char *path);
+/* The file's bytes in memory (read from disk into arena a when needed); NULL on error. */
+const char *vial_file_bytes(const vial_file *file, vial_arena *a);
+
+/* Parses a multipart/form-data body pulled from read(ctx) with the given
+ * boundary: fields appended to form (initialized), file parts to files
+ * (zeroed or from an earlier call). The body is read to its end. A broken
+ * body returns -1 with err (400; 413 over a limit; 500 when no temp file
+ * can be written), may leave the rest of the body unread, and leaves form
+ * and files EMPTY as Werkzeug does (it answers with an empty form where we
+ * report the error). */
+int vial_parse_multipart(vial_arena *a, const char *boundary, size_t boundary_len, vial_read_fn read, void *ctx,
+                         const vial_form_limits *lim, vial_multidict *form, vial_files *files, vial_form_error *err);
+/* Werkzeug's form parser: picks urlencoded or multipart from the Content-Type
+ * header's raw bytes (NULL/empty allowed; the media type compared without
+ * case). Returns 1 without reading when the body is not a form, 0 when
+ * parsed, -1 with err (form and files left empty). */
+int vial_parse_form(vial_arena *a, const char *content_type, size_t ct_len, vial_read_fn read, void *ctx,
+                    const vial_form_limits *lim, vial_multidict *form, vial_files *files, vial_form_error *err);
+
+/* Parses a Cookie header as Werkzeug does (';' only, quoted values, octal
+ * escapes, UTF-8 errors='replace', duplicates kept); appends to out. */
+int vial_parse_cookie(vial_arena *a, const char *header, size_t n, vial_multidict *out);
+
+/* Options for vial_dump_cookie; zero means Werkzeug's default for each. */
+typedef struct vial_cookie_opts {
+    int64_t max_age;          /* seconds, when has_max_age (Max-Age, and Expires = now + max_age) */
+    bool has_max_age;
+    int64_t expires;          /* Unix time, when has_expires */
+    bool has_expires;
+    const char *expires_str;  /* an Expires value used verbatim (wins over expires) */
+    const char *path;         /* NULL: "/" */
+    bool no_path;             /* no Path attribute at all (Werkzeug's path=None) */
+    const char *domain;       /* NULL: none; port stripped, IDNA-encoded, needs a dot */
+    bool secure;
+    bool httponly;
+    bool partitioned;         /* appends "; Partitioned" and implies Secure (Werkzeug 3.1) */
+    const char *samesite;     /* NULL: none; "Strict", "Lax" or "None", any case */
+    int64_t now;              /* the clock for max_age (0: the current time); for tests */
+    size_t max_size;          /* warn (log) above this many bytes: 0 = 4093, SIZE_MAX = never */
+} vial_cookie_opts;
+
+#define VIAL_COOKIE_MAX_AGE(seconds) .max_age = (seconds), .has_max_age = true
+#define VIAL_COOKIE_EXPIRES(unix_time) .expires = (unix_time), .has_expires = true
+
+/* The Set-Cookie value Werkzeug's dump_cookie / Response.set_cookie makes,
+ * or NULL with err (bad domain or samesite, CR/LF in the key, expiry out of range). */
+char *vial_dump_cookie(vial_arena *a, const char *key, const char *value, size_t value_len,
+                       const vial_cookie_opts *opts, size_t *len_out, vial_form_error *err);
+/* The Set-Cookie value of Response.delete_cookie (expired, Max-Age=0). */
+char *vial_dump_delete_cookie(vial_arena *a, const char *key, const vial_cookie_opts *opts, size_t *len_out,
+                              vial_form_error *err);
+
+#define VIAL_SECURE_FILENAME_WINDOWS 0x01 /* also as on Windows: '\\' separates, CON/NUL/... get a '_' */
+/* Werkzeug's secure_filename: NFKD to ASCII, spaces to '_', only [A-Za-z0-9_.-], no leading/trailing '.' or '_'. */
+char *vial_secure_filename_in(vial_arena *a, const char *filename, size_t n, int flags);
+
+/* Python's bytes.decode(charset, "replace") for utf-8, ascii, latin-1 and
+ * cp1252 (and their aliases); appends UTF-8 to out. -1 for another charset. */
+int vial_decode_charset(vial_buf *out, const char *charset, const char *s, size_t n);
+
 /* ==== end section: forms and cookies ==== */
 
 /* ==== section: session, signing and passwords (src/session) ==== */
