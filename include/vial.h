@@ -1090,6 +1090,65 @@ char *vial_secure_filename_in(vial_arena *a, const char *filename, size_t n, int
  * cp1252 (and their aliases); appends UTF-8 to out. -1 for another charset. */
 int vial_decode_charset(vial_buf *out, const char *charset, const char *s, size_t n);
 
+/* ---- the request's forms and cookies (request.args, form, files, cookies) ---- */
+
+/* request.args: the query string, parsed once. */
+const vial_multidict *vial_args(vial_req *rq);
+/* request.args.get(key): the first value, or NULL. */
+const char *vial_arg(vial_req *rq, const char *key);
+/* request.args.getlist(key). */
+vial_strs vial_arg_list(vial_req *rq, const char *key);
+/* request.form: urlencoded or multipart fields (413 over the limits, 400 for a broken body). */
+const vial_multidict *vial_form_all(vial_req *rq);
+/* request.form.get(key), or NULL. */
+const char *vial_form(vial_req *rq, const char *key);
+/* request.form.getlist(key). */
+vial_strs vial_form_list(vial_req *rq, const char *key);
+/* request.files: every uploaded file. */
+const vial_files *vial_files_all(vial_req *rq);
+/* request.files.get(field), or NULL. */
+vial_file *vial_file_get(vial_req *rq, const char *field);
+/* request.files.getlist(field). */
+vial_files vial_file_list(vial_req *rq, const char *field);
+/* werkzeug.utils.secure_filename, in the request's arena ("" when nothing is left). */
+const char *vial_secure_filename(vial_req *rq, const char *filename);
+/* request.cookies. */
+const vial_multidict *vial_cookies(vial_req *rq);
+/* request.cookies.get(name), or NULL. */
+const char *vial_cookie(vial_req *rq, const char *name);
+
+#define VIAL_UNSET_TIME INT64_MIN
+#if defined(__GNUC__)
+#define VIAL__OVERRIDES_BEGIN                                                                                  \
+    _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wpragmas\"")                          \
+        _Pragma("GCC diagnostic ignored \"-Woverride-init\"")                                                \
+            _Pragma("GCC diagnostic ignored \"-Winitializer-overrides\"")
+#define VIAL__OVERRIDES_END _Pragma("GCC diagnostic pop")
+#else
+#define VIAL__OVERRIDES_BEGIN
+#define VIAL__OVERRIDES_END
+#endif
+/* response.set_cookie(name, value, max_age=..., httponly=...): options as designated initializers,
+ * e.g. vial_set_cookie(rs, "username", "xiaoming", .max_age = 3600, .httponly = true). */
+#define vial_set_cookie(rs, name, value, ...)                                                                    \
+    (__extension__({                                                                                           \
+        VIAL__OVERRIDES_BEGIN int vial__rc = vial_set_cookie_with(                                             \
+            (rs), (name), (value),                                                                             \
+            &(vial_cookie_opts){.max_age = VIAL_UNSET_TIME, .expires = VIAL_UNSET_TIME, __VA_ARGS__});         \
+        VIAL__OVERRIDES_END vial__rc;                                                                          \
+    }))
+/* response.delete_cookie(name, path=..., domain=...). */
+#define vial_delete_cookie(rs, name, ...)                                                                        \
+    (__extension__({                                                                                           \
+        VIAL__OVERRIDES_BEGIN int vial__rc = vial_delete_cookie_with(                                          \
+            (rs), (name), &(vial_cookie_opts){.max_age = VIAL_UNSET_TIME, .expires = VIAL_UNSET_TIME, __VA_ARGS__}); \
+        VIAL__OVERRIDES_END vial__rc;                                                                          \
+    }))
+/* set_cookie with an options struct (max_age/expires VIAL_UNSET_TIME, or has_max_age/has_expires). */
+int vial_set_cookie_with(vial_res *rs, const char *name, const char *value, const vial_cookie_opts *opts);
+/* delete_cookie with an options struct. */
+int vial_delete_cookie_with(vial_res *rs, const char *name, const vial_cookie_opts *opts);
+
 /* ==== end section: forms and cookies ==== */
 
 /* ==== section: session, signing and passwords (src/session) ==== */

@@ -99,3 +99,20 @@ done:
     vial_buf_free(&ascii);
     return result;
 }
+
+/* unicodedata.normalize("NFKD", text).encode("ascii", "ignore"): the ASCII
+ * fallback filename of Content-Disposition (send_file's download_name). */
+int vial_ascii_fold(vial_buf *out, const char *text) {
+    size_t n = strlen(text);
+    for (size_t i = 0; i < n;) {
+        uint32_t cp = vial_next_cp(text, n, &i, false);
+        if (cp < 0x80) {
+            if (vial_buf_putc(out, (int)cp) != 0) return -1;
+            continue;
+        }
+        size_t len;
+        const char *residue = nfkd_ascii(cp, &len);
+        if (residue && vial_buf_append(out, residue, len) != 0) return -1;
+    }
+    return 0;
+}
