@@ -121,7 +121,9 @@ int vial_loop_wait_fd(vial_loop *l, int fd, int events, int timeout_ms) {
         if (errno == EPERM) return events & (VIAL_WAIT_READ | VIAL_WAIT_WRITE);
         return -1;
     }
-    if (timeout_ms >= 0) vial_timer_set(&l->wheel, &w.timer, l->now + (uint64_t)timeout_ms);
+    /* The turn's clock may be old by the time a handler waits: a timeout
+     * measured from it could end early. */
+    if (timeout_ms >= 0) vial_timer_set(&l->wheel, &w.timer, vial_loop_update_now(l) + (uint64_t)timeout_ms);
     vial_coro_yield();
     int saved = errno;
     epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
@@ -149,6 +151,6 @@ void vial_loop_sleep(vial_loop *l, int ms) {
         return;
     }
     vial_timer_init(&w.timer, sleeper_wake);
-    vial_timer_set(&l->wheel, &w.timer, l->now + (uint64_t)ms);
+    vial_timer_set(&l->wheel, &w.timer, vial_loop_update_now(l) + (uint64_t)ms);
     vial_coro_yield();
 }

@@ -209,7 +209,10 @@ static void after_turn(vial_loop *l, void *arg) {
 }
 
 static void worker_cleanup(vial_worker *w) {
-    while (w->conns) vial_conn_close(w->conns);
+    for (vial_conn *c = w->conns, *next; c; c = next) {
+        next = c->next;
+        vial_conn_close(c); /* one with a request still parked stays (only at a forced exit) */
+    }
     after_turn(&w->loop, w);
     while (w->free_conns) {
         vial_conn *c = w->free_conns;
@@ -246,31 +249,16 @@ void vial_server_config_init(vial_server_config *cfg) {
     fill_defaults(cfg);
 }
 
-void vial_worker_main(const vial_server_config *cfg, int index, int listen_fd, int ready_fd) {
-    static vial_worker worker;
-    vial_worker *w = &worker;
+int vial_worker_init(vial_worker *w, const vial_server_config *cfg, int index, int listen_fd) {
     memset(w, 0, sizeof *w);
     w->cfg = *cfg;
     fill_defaults(&w->cfg);
     w->index = index;
     w->listen_fd = listen_fd;
     w->signal_fd = -1;
-
-    /* Signals: SIGTERM and SIGUSR1 come through the loop; the rest are the master's. */
-    signal(SIGINT, SIG_IGN);
-    signal(SIGHUP, SIG_IGN);
-    signal(SIGPIPE, SIG_IGN);
-    signal(SIGCHLD, SIG_DFL);
-    sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGUSR1);
-    sigprocmask(SIG_SETMASK, &mask, NULL);
-    w->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-
     if (vial_loop_init(&w->loop, w->cfg.stack_size, IDLE_COROUTINES) != 0) {
         vial_log(VIAL_LOG_ERROR, "worker %d: epoll: %s", index, strerror(errno));
-        _exit(3);
+        return -1;
     }
     w->loop.after_turn = after_turn;
     w->loop.after_turn_arg = w;
@@ -287,21 +275,45 @@ void vial_worker_main(const vial_server_config *cfg, int index, int listen_fd, i
     w->rbuf_max = head_max + 1024;
     w->rbufs = (vial_buf_pool){NULL, 0, POOLED_BUFFERS, RBUF_SIZE < w->rbuf_max ? RBUF_SIZE : w->rbuf_max};
     w->obufs = (vial_buf_pool){NULL, 0, POOLED_BUFFERS, OBUF_SIZE};
-
+    w->listen_io.on_event = on_listen;
+    w->signal_io.on_event = on_signal;
+    vial_timer_init(&w->accept_retry, on_accept_retry);
+    vial_timer_init(&w->stop_timer, on_stop_timeout);
+    if (!w->scratch_headers) {
+        vial_loop_close(&w->loop);
+        return -1;
+    }
     socklen_t len = sizeof w->local;
-    if (getsockname(listen_fd, &w->local.sa, &len) == 0) {
+    if (listen_fd >= 0 && getsockname(listen_fd, &w->local.sa, &len) == 0) {
         if (w->local.sa.sa_family == AF_INET)
             w->local_wildcard = w->local.in.sin_addr.s_addr == htonl(INADDR_ANY);
         else if (w->local.sa.sa_family == AF_INET6)
             w->local_wildcard = IN6_IS_ADDR_UNSPECIFIED(&w->local.in6.sin6_addr);
     }
+    return 0;
+}
 
-    w->listen_io.on_event = on_listen;
-    w->signal_io.on_event = on_signal;
-    vial_timer_init(&w->accept_retry, on_accept_retry);
-    vial_timer_init(&w->stop_timer, on_stop_timeout);
-    if (!w->scratch_headers || w->signal_fd < 0) {
-        vial_log(VIAL_LOG_ERROR, "worker %d: out of resources at startup", index);
+void vial_worker_cleanup(vial_worker *w) { worker_cleanup(w); }
+
+void vial_worker_main(const vial_server_config *cfg, int index, int listen_fd, int ready_fd) {
+    static vial_worker worker;
+    vial_worker *w = &worker;
+
+    /* Signals: SIGTERM and SIGUSR1 come through the loop; the rest are the master's. */
+    signal(SIGINT, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGCHLD, SIG_DFL);
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGUSR1);
+    sigprocmask(SIG_SETMASK, &mask, NULL);
+
+    if (vial_worker_init(w, cfg, index, listen_fd) != 0) _exit(3);
+    w->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (w->signal_fd < 0) {
+        vial_log(VIAL_LOG_ERROR, "worker %d: signalfd: %s", index, strerror(errno));
         _exit(3);
     }
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &w->signal_io};

@@ -99,6 +99,11 @@ struct vial_conn {
 };
 
 /* worker.c */
+/* Sets up a worker (loop, pools, limits) without signals or forking; tests
+ * use it to drive connections in-process. listen_fd may be -1. */
+int vial_worker_init(vial_worker *w, const vial_server_config *cfg, int index, int listen_fd);
+/* Closes every connection and releases everything vial_worker_init made. */
+void vial_worker_cleanup(vial_worker *w);
 /* The worker process's main: never returns. */
 void vial_worker_main(const vial_server_config *cfg, int index, int listen_fd, int ready_fd) __attribute__((noreturn));
 void *vial_buf_pool_get(vial_buf_pool *p);
