@@ -6,8 +6,9 @@
  * again and again for bytes it deliberately leaves unread, as it would be
  * level-triggered. The price of edge triggering is remembering readiness
  * ourselves: `readable` stays set until a read comes back short (the kernel
- * had no more; new bytes raise a new edge), `writable` until a write would
- * block.
+ * had no more; new bytes raise a new edge) - unless the peer has shut down
+ * its side (EPOLLRDHUP), whose end of stream only a further read reports -
+ * and `writable` until a write would block.
  *
  * The state machine below runs on the loop's own stack. It parses every
  * complete request already in the read buffer and hands each to a coroutine
@@ -257,7 +258,7 @@ static int read_more(vial_conn *c) {
         ssize_t n = read(c->fd, c->rbuf + c->rlen, room);
         if (n > 0) {
             c->rlen += (uint32_t)n;
-            if ((size_t)n < room) c->readable = false;
+            if ((size_t)n < room && !c->peer_closed) c->readable = false;
             if (fresh && c->timer_kind != TIMER_HEADER) vial_conn_set_timer(c, TIMER_HEADER, w->cfg.header_timeout_ms);
             return 1;
         }
@@ -293,7 +294,7 @@ static void linger_read(vial_conn *c) {
         if (!c->readable) return;
         ssize_t n = read(c->fd, scratch, sizeof scratch);
         if (n > 0) {
-            if ((size_t)n < sizeof scratch) c->readable = false;
+            if ((size_t)n < sizeof scratch && !c->peer_closed) c->readable = false;
             continue;
         }
         if (n < 0 && errno == EINTR) continue;
@@ -392,6 +393,7 @@ static void conn_on_event(vial_io *io, uint32_t events) {
     vial_conn *c = (vial_conn *)io;
     if (c->state == CONN_CLOSED) return;
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) c->readable = true;
+    if (events & (EPOLLRDHUP | EPOLLHUP)) c->peer_closed = true;
     if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) c->writable = true;
     if (c->waiter) {
         if (((c->wait_events & EPOLLIN) && c->readable) || ((c->wait_events & EPOLLOUT) && c->writable)) {

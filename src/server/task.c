@@ -259,7 +259,7 @@ static ssize_t read_length_body(vial_task *t, char *dst, size_t n) {
         if (!await_input(t)) return body_fail(t, c->broken ? 0 : 408);
         ssize_t r = read(c->fd, dst, want);
         if (r > 0) {
-            if ((size_t)r < want) c->readable = false;
+            if ((size_t)r < want && !c->peer_closed) c->readable = false;
             t->body_left -= r;
             t->body_seen += (uint64_t)r;
             if (t->body_left == 0) t->body_done = true;
@@ -300,7 +300,7 @@ static ssize_t read_chunked_body(vial_task *t, char *dst, size_t n) {
             if (!await_input(t)) return body_fail(t, c->broken ? 0 : 408);
             ssize_t r = read(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen);
             if (r > 0) {
-                if ((size_t)r < c->rcap - c->rlen) c->readable = false;
+                if ((size_t)r < c->rcap - c->rlen && !c->peer_closed) c->readable = false;
                 c->rlen += (uint32_t)r;
             } else if (r == 0) {
                 return body_fail(t, 0);

@@ -82,6 +82,7 @@ struct vial_conn {
     bool broken;     /* the socket failed: close without writing more */
     bool driving;    /* conn_drive() is on the stack */
     bool wait_timed_out;
+    bool peer_closed; /* EPOLLRDHUP seen: a short read no longer means drained, EOF is pending */
     uint32_t served; /* responses queued so far */
     char *rbuf;
     uint32_t rcap, rlen;

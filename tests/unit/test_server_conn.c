@@ -363,3 +363,22 @@ Test(conn, http10_closes_unless_keep_alive, .init = setup, .fini = teardown) {
     cr_assert(strstr(out, "Connection: close\r\n"), "%s", out);
     cr_assert(server_closed());
 }
+
+Test(conn, half_close_after_a_request_gets_the_answer_then_eof, .init = setup, .fini = teardown) {
+    /* The bytes and the FIN arrive together: the short read must not hide the end of stream. */
+    send_str("GET /last HTTP/1.1\r\nHost: t\r\n\r\n");
+    shutdown(client_fd, SHUT_WR);
+    size_t got;
+    char *out = collect(&got, 3);
+    cr_assert(strstr(out, "\r\n\r\n/last"), "%s", out);
+    cr_assert(server_closed());
+    cr_assert_eq(worker.conn_count, 0);
+}
+
+Test(conn, half_close_mid_head_closes_at_once, .init = setup, .fini = teardown) {
+    send_str("GET /never-fin");
+    shutdown(client_fd, SHUT_WR);
+    turns(2);
+    cr_assert_eq(worker.conn_count, 0, "the connection waited for its header timeout");
+    cr_assert_eq(handler_calls, 0);
+}
