@@ -51,11 +51,11 @@ static void sleeper(void *arg) {
 
 Test(loop, sleeps_wake_in_order_of_their_deadlines, .init = setup, .fini = teardown) {
     cr_assert_eq(vial_loop_current(), &loop);
+    uint64_t began = vial_loop_update_now(&loop);
     start(sleeper, (void *)(intptr_t)60);
     start(sleeper, (void *)(intptr_t)20);
     start(sleeper, (void *)(intptr_t)40);
     cr_assert_eq(jobs_done, 0, "nobody woke before the loop ran");
-    uint64_t began = vial_loop_update_now(&loop);
     run_until(3);
     cr_assert_str_eq(order, "246");
     cr_assert_geq(loop.now - began, 60);
