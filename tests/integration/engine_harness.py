@@ -258,14 +258,34 @@ def get(port, path, headers=b"", timeout=10):
         c.close()
 
 
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                     "SUMMARY: AddressSanitizer", "SUMMARY: UndefinedBehaviorSanitizer")
+
+
+def sanitizer_reports(servers):
+    """Sanitizer reports any of these servers (master or workers) logged."""
+    found = []
+    for s in servers:
+        s.reader.join(timeout=5) if s.proc.poll() is not None else None
+        log = s.log()
+        if any(m in log for m in SANITIZER_MARKERS):
+            found.append(log)
+    return found
+
+
 def run(tests):
-    """Runs test functions, prints 'N passed, N failed', exits non-zero on failure."""
+    """Runs test functions, prints 'N passed, N failed', exits non-zero on
+    failure. A test whose servers logged a sanitizer report fails."""
     passed = failed = 0
     try:
         for t in tests:
             t0 = time.monotonic()
+            first = len(_started)
             try:
                 t()
+                reports = sanitizer_reports([x for x in _started[first:] if x.proc.poll() is not None])
+                if reports:
+                    raise AssertionError("sanitizer report in the server log:\n" + "\n".join(reports))
                 passed += 1
                 print(f"PASS {t.__name__} ({time.monotonic() - t0:.1f}s)", flush=True)
             except Exception as e:
@@ -274,6 +294,17 @@ def run(tests):
                 print(f"FAIL {t.__name__}: {e!r}", flush=True)
                 traceback.print_exc()
     finally:
+        # Stop what is still running gracefully (workers run their leak
+        # check as they exit), then look at every log once more.
+        for x in _started:
+            try:
+                x.stop()
+            except Exception:
+                x.kill()
+        reports = sanitizer_reports(_started)
+        if reports:
+            failed += 1
+            print("FAIL sanitizer reports in a server log:\n" + "\n".join(reports), flush=True)
         cleanup_all()
     print(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
