@@ -215,7 +215,7 @@ def test_custom_status_reason_and_errors():
     r = c.read_response()
     assert r.status == 500 and b"Injected" not in r.raw_head, r
     assert c.closed_by_server()
-    assert "could not be serialized" in srv.log()
+    srv.wait_line("could not be serialized", 10)
 
 
 def test_curl_keep_alive_and_http10():

@@ -57,7 +57,8 @@ def test_sigterm_lets_a_slow_request_finish():
         assert r.status == 200 and r.body == b"slept 1500\n", r
         assert r.header("Connection") == "close", "a stopping worker must close after the response"
         assert s.proc.wait(timeout=30) == 0
-        assert "shutting down" in s.log() and "Stopped" in s.log()
+        s.wait_line("shutting down", 10)
+        s.wait_line("Stopped", 10)
         try:
             socket.create_connection(("127.0.0.1", s.port), timeout=2).close()
             raise AssertionError("still accepting after the stop")
@@ -192,7 +193,7 @@ def test_second_sigint_stops_at_once():
         s.wait_line(r"shutting down", 10)
         s.signal(signal.SIGINT)
         assert s.proc.wait(timeout=20) == 0
-        assert "again: stopping now" in s.log()
+        s.wait_line("again: stopping now", 10)
         assert c.closed_by_server(timeout=10)
         c.close()
     finally:
