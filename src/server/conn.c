@@ -43,16 +43,19 @@
 static void conn_on_event(vial_io *io, uint32_t events);
 static void conn_on_timer(vial_timer *t);
 
+/* Timers are lazy: a request typically moves the deadline twice (none while
+ * it runs, idle after it), so the wheel entry stays where it is unless the
+ * new deadline is earlier; when it fires early it is re-aimed at the real
+ * deadline, and when no timeout applies any more it is ignored. One wheel
+ * operation per keep-alive period instead of two per request. */
 void vial_conn_set_timer(vial_conn *c, int kind, int ms) {
     vial_loop *l = &c->worker->loop;
     c->timer_kind = (uint8_t)kind;
-    vial_timer_set(&l->wheel, &c->timer, l->now + (uint64_t)(ms > 0 ? ms : 0));
+    c->deadline = l->now + (uint64_t)(ms > 0 ? ms : 0);
+    if (!vial_timer_armed(&c->timer) || c->timer.expires > c->deadline) vial_timer_set(&l->wheel, &c->timer, c->deadline);
 }
 
-static void conn_cancel_timer(vial_conn *c) {
-    vial_timer_cancel(&c->worker->loop.wheel, &c->timer);
-    c->timer_kind = TIMER_NONE;
-}
+static void conn_cancel_timer(vial_conn *c) { c->timer_kind = TIMER_NONE; }
 
 void vial_conn_open(vial_worker *w, int fd, const vial_sockaddr *remote) {
     vial_conn *c = w->free_conns;
@@ -143,7 +146,8 @@ void vial_conn_close(vial_conn *c) {
         shutdown(c->fd, SHUT_RDWR);
         return;
     }
-    conn_cancel_timer(c);
+    vial_timer_cancel(&w->loop.wheel, &c->timer);
+    c->timer_kind = TIMER_NONE;
     close(c->fd);
     c->fd = -1;
     release_rbuf(c);
@@ -411,6 +415,12 @@ static void conn_on_event(vial_io *io, uint32_t events) {
 static void conn_on_timer(vial_timer *t) {
     vial_conn *c = (vial_conn *)((char *)t - offsetof(vial_conn, timer));
     int kind = c->timer_kind;
+    if (kind == TIMER_NONE) return; /* the timeout it was armed for no longer applies */
+    vial_loop *l = &c->worker->loop;
+    if (c->deadline > l->now) {
+        vial_timer_set(&l->wheel, &c->timer, c->deadline); /* moved later meanwhile */
+        return;
+    }
     c->timer_kind = TIMER_NONE;
     if (c->waiter) {
         vial_coro *co = c->waiter;

@@ -92,6 +92,8 @@ static uint64_t now_ms(void) {
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+static void raise_fd_limit(void);
+
 /* ---- the command line to re-execute ----------------------------------- */
 
 static int read_self(master *m) {
@@ -452,7 +454,34 @@ static void master_free(master *m) {
     free(m->watch);
 }
 
+/* No master: bind one socket and be the worker (debuggers, profilers). */
+static int run_single(const vial_server_config *cfg) {
+    vial_sockaddr addr;
+    char err[256], url[128];
+    raise_fd_limit();
+    int fd = vial_listen_bind(cfg->host ? cfg->host : "127.0.0.1", cfg->port, cfg->backlog > 0 ? cfg->backlog : 4096,
+                              &addr, err, sizeof err);
+    if (fd < 0) {
+        vial_log(VIAL_LOG_ERROR, "%s", err);
+        return -1;
+    }
+    vial_listen_url(&addr, url, sizeof url);
+    if (!cfg->quiet)
+        vial_log(VIAL_LOG_INFO, "Running on %s (single process, pid %d; Ctrl-C to quit)", url, (int)getpid());
+    if (cfg->on_ready) cfg->on_ready(cfg->handler_ctx, url);
+    int rc = vial_worker_run(cfg, 0, fd, -1, true); /* closes fd */
+    if (!cfg->quiet) vial_log(VIAL_LOG_INFO, "Stopped");
+    return rc == 0 ? 0 : -1;
+}
+
 int vial_server_run(const vial_server_config *cfg_in) {
+    if (cfg_in->single_process) {
+        if (!cfg_in->handler) {
+            vial_log(VIAL_LOG_ERROR, "vial_server_run: no handler");
+            return -1;
+        }
+        return run_single(cfg_in);
+    }
     static master mstate;
     master *m = &mstate;
     memset(m, 0, sizeof *m);

@@ -49,6 +49,8 @@ typedef struct vial_server_config {
     bool debug;              /* one worker; reload when the binary or a watched file changes */
     const char *const *watch_files; /* NULL-terminated, debug mode only (templates, config) */
     bool quiet;              /* no "Running on" line (on_ready still runs) */
+    bool single_process;     /* no master: one worker in this process (for debuggers and
+                              * profilers, like nginx's master_process off); no respawn, no reload */
 } vial_server_config;
 
 /* Fills cfg with the defaults (everything zero means "default" too). */

@@ -549,7 +549,6 @@ void vial_task_dispatch(vial_conn *c, size_t head_len) {
     vial_coro_set_data(co, &t->job);
     c->task = t;
     c->state = CONN_TASK;
-    vial_timer_cancel(&w->loop.wheel, &c->timer);
-    c->timer_kind = TIMER_NONE;
+    c->timer_kind = TIMER_NONE; /* lazily: the wheel entry stays (conn.c) */
     vial_loop_resume(&w->loop, co);
 }

@@ -171,7 +171,8 @@ static void on_signal(vial_io *io, uint32_t events) {
     struct signalfd_siginfo si;
     while (read(w->signal_fd, &si, sizeof si) == (ssize_t)sizeof si) {
         switch (si.ssi_signo) {
-        case SIGTERM: begin_stop(w); break;
+        case SIGTERM:
+        case SIGINT: begin_stop(w); break;
         case SIGUSR1: vial_log_reopen(); break;
         default: break;
         }
@@ -295,12 +296,13 @@ int vial_worker_init(vial_worker *w, const vial_server_config *cfg, int index, i
 
 void vial_worker_cleanup(vial_worker *w) { worker_cleanup(w); }
 
-void vial_worker_main(const vial_server_config *cfg, int index, int listen_fd, int ready_fd) {
+int vial_worker_run(const vial_server_config *cfg, int index, int listen_fd, int ready_fd, bool single) {
     static vial_worker worker;
     vial_worker *w = &worker;
 
-    /* Signals: SIGTERM and SIGUSR1 come through the loop; the rest are the master's. */
-    signal(SIGINT, SIG_IGN);
+    /* Signals: SIGTERM and SIGUSR1 come through the loop; SIGINT and SIGHUP
+     * are the master's (a terminal's Ctrl-C reaches the whole group). */
+    signal(SIGINT, single ? SIG_DFL : SIG_IGN);
     signal(SIGHUP, SIG_IGN);
     signal(SIGPIPE, SIG_IGN);
     signal(SIGCHLD, SIG_DFL);
@@ -308,20 +310,23 @@ void vial_worker_main(const vial_server_config *cfg, int index, int listen_fd, i
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGUSR1);
+    if (single) sigaddset(&mask, SIGINT);
     sigprocmask(SIG_SETMASK, &mask, NULL);
 
-    if (vial_worker_init(w, cfg, index, listen_fd) != 0) _exit(3);
+    if (vial_worker_init(w, cfg, index, listen_fd) != 0) return 3;
     w->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     if (w->signal_fd < 0) {
         vial_log(VIAL_LOG_ERROR, "worker %d: signalfd: %s", index, strerror(errno));
-        _exit(3);
+        worker_cleanup(w);
+        return 3;
     }
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &w->signal_io};
     epoll_ctl(w->loop.epfd, EPOLL_CTL_ADD, w->signal_fd, &ev);
 
     if (w->cfg.worker_init && w->cfg.worker_init(w->cfg.handler_ctx, index) != 0) {
         vial_log(VIAL_LOG_ERROR, "worker %d: the worker init callback failed", index);
-        _exit(3);
+        worker_cleanup(w);
+        return 3;
     }
     int flags = fcntl(listen_fd, F_GETFL);
     fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK);
@@ -338,5 +343,10 @@ void vial_worker_main(const vial_server_config *cfg, int index, int listen_fd, i
 
     if (w->cfg.worker_exit) w->cfg.worker_exit(w->cfg.handler_ctx, index);
     worker_cleanup(w);
-    exit(0);
+    sigprocmask(SIG_UNBLOCK, &mask, NULL);
+    return 0;
+}
+
+void vial_worker_main(const vial_server_config *cfg, int index, int listen_fd, int ready_fd) {
+    exit(vial_worker_run(cfg, index, listen_fd, ready_fd, false));
 }

@@ -91,6 +91,7 @@ struct vial_conn {
     vial_buf out;   /* response bytes queued, written from opos */
     size_t opos;
     vial_timer timer;
+    uint64_t deadline;    /* when timer_kind's timeout is due; the wheel entry may be earlier */
     vial_task *task;      /* the request on a coroutine, NULL when none */
     vial_coro *waiter;    /* that request's coroutine, parked on this socket */
     uint32_t wait_events; /* EPOLLIN / EPOLLOUT it waits for */
@@ -105,6 +106,9 @@ struct vial_conn {
 int vial_worker_init(vial_worker *w, const vial_server_config *cfg, int index, int listen_fd);
 /* Closes every connection and releases everything vial_worker_init made. */
 void vial_worker_cleanup(vial_worker *w);
+/* Runs a worker in this process until it stops; returns its exit status.
+ * single: also stop on SIGINT (there is no master to relay it). */
+int vial_worker_run(const vial_server_config *cfg, int index, int listen_fd, int ready_fd, bool single);
 /* The worker process's main: never returns. */
 void vial_worker_main(const vial_server_config *cfg, int index, int listen_fd, int ready_fd) __attribute__((noreturn));
 void *vial_buf_pool_get(vial_buf_pool *p);

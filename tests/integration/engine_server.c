@@ -18,7 +18,7 @@
  * Options: --host H --port P (0: any; see the "Running on" line) --workers N
  * --debug --max-body B --header-timeout MS --body-timeout MS
  * --keepalive-timeout MS --write-timeout MS --graceful-timeout MS
- * --max-connections N --quiet. */
+ * --max-connections N --quiet --single (no master process). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -238,6 +238,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--workers")) cfg.workers = (int)arg_long(v, a), i++;
         else if (!strcmp(a, "--debug")) cfg.debug = true;
         else if (!strcmp(a, "--quiet")) cfg.quiet = true;
+        else if (!strcmp(a, "--single")) cfg.single_process = true;
         else if (!strcmp(a, "--max-body")) cfg.max_body = arg_long(v, a), i++;
         else if (!strcmp(a, "--header-timeout")) cfg.header_timeout_ms = (int)arg_long(v, a), i++;
         else if (!strcmp(a, "--body-timeout")) cfg.body_timeout_ms = (int)arg_long(v, a), i++;
