@@ -387,12 +387,12 @@ static void value_error_repr(char *msg, size_t msglen, const char *prefix, const
     vial_buf_free(&b);
 }
 
-/* Python's int(v) for building. */
-static int py_int_of(const vial_value *v, int64_t *out, char *msg, size_t msglen) {
+/* Appends the decimal text of Python's int(v) (unbounded, as Python's). 0, -1 error, -2 memory. */
+static int py_int_text_of(vial_buf *out, const vial_value *v, char *msg, size_t msglen) {
     switch (v->type) {
-    case VIAL_INT: *out = v->as.i; return 0;
-    case VIAL_BOOL: *out = v->as.b; return 0;
-    case VIAL_DOUBLE:
+    case VIAL_INT: return vial_buf_put_i64(out, v->as.i) ? -2 : 0;
+    case VIAL_BOOL: return vial_buf_putc(out, v->as.b ? '1' : '0') ? -2 : 0;
+    case VIAL_DOUBLE: {
         if (isnan(v->as.d)) {
             snprintf(msg, msglen, "cannot convert float NaN to integer");
             return -1;
@@ -401,20 +401,15 @@ static int py_int_of(const vial_value *v, int64_t *out, char *msg, size_t msglen
             snprintf(msg, msglen, "cannot convert float infinity to integer");
             return -1;
         }
-        if (!(v->as.d > -9223372036854775808.0 - 1 && v->as.d < 9223372036854775808.0)) {
-            snprintf(msg, msglen, "integer %.17g does not fit in 64 bits", v->as.d);
-            return -1;
-        }
-        *out = (int64_t)v->as.d;
-        return 0;
+        double t = trunc(v->as.d);
+        if (t == 0) return vial_buf_putc(out, '0') ? -2 : 0; /* not "-0" */
+        /* every double this large is an integer; %.0f prints it exactly */
+        return vial_buf_printf(out, "%.0f", t) ? -2 : 0;
+    }
     case VIAL_STRING: {
-        bool overflow;
-        if (router_py_int(v->as.s.ptr, v->as.s.len, out, &overflow) == 0) return 0;
-        if (overflow)
-            value_error_repr(msg, msglen, "integer does not fit in 64 bits: ", v);
-        else
-            value_error_repr(msg, msglen, "invalid literal for int() with base 10: ", v);
-        return -1;
+        int rc = router_py_int_text(v->as.s.ptr, v->as.s.len, out);
+        if (rc == -1) value_error_repr(msg, msglen, "invalid literal for int() with base 10: ", v);
+        return rc;
     }
     default:
         snprintf(msg, msglen, "int() argument must be a string, a bytes-like object or a real number, not '%s'",
@@ -463,11 +458,12 @@ static int cmp_cstr(const void *x, const void *y) { return strcmp(*(const char *
 int router_conv_to_url(vial_buf *out, const conv_inst *in, const vial_value *v, char *msg, size_t msglen) {
     switch (in->kind) {
     case CONV_INT: {
-        int64_t i;
-        if (py_int_of(v, &i, msg, msglen) != 0) return -1;
-        char num[VIAL_INT_BUFSIZE];
-        size_t n = vial_format_i64(num, i);
-        return zfill(out, num, n, in->fixed_digits) == 0 ? 0 : -2;
+        vial_buf num;
+        vial_buf_init(&num, NULL, 0);
+        int rc = py_int_text_of(&num, v, msg, msglen);
+        if (rc == 0 && zfill(out, num.data, num.len, in->fixed_digits) != 0) rc = -2;
+        vial_buf_free(&num);
+        return rc;
     }
     case CONV_FLOAT: {
         double d;
@@ -481,6 +477,10 @@ int router_conv_to_url(vial_buf *out, const conv_inst *in, const vial_value *v, 
                    ? 0
                    : -2;
     case CONV_ANY: {
+        if (v->type == VIAL_ARRAY || v->type == VIAL_OBJECT) { /* `value in self.items` hashes it */
+            snprintf(msg, msglen, "unhashable type: '%s'", py_type_name(v));
+            return -1;
+        }
         if (v->type == VIAL_STRING)
             for (size_t k = 0; k < in->nitems; k++)
                 if (strlen(in->items[k]) == v->as.s.len && memcmp(in->items[k], v->as.s.ptr, v->as.s.len) == 0)

@@ -273,6 +273,8 @@ int router_encode_query(vial_buf *out, const vial_value *values, const char *con
 /* Python's int(str) and float(str) (Unicode digits, underscores, whitespace); 0 or -1. */
 int router_py_int(const char *s, size_t n, int64_t *out, bool *overflow);
 int router_py_float(const char *s, size_t n, double *out);
+/* Appends the decimal text of Python's int(str), unbounded; 0, -1 not a number, -2 memory. */
+int router_py_int_text(const char *s, size_t n, vial_buf *out);
 /* Per-thread PCRE2 match data (at least pairs) and match context with a JIT stack. */
 int router_regex_resources(uint32_t pairs, pcre2_match_data **md, pcre2_match_context **mctx);
 /* difflib.SequenceMatcher(None, a, b).ratio() over code points. */

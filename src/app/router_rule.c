@@ -305,9 +305,13 @@ int router_parse_rule(vial_router *r, const char *text, parsed_rule *out, vial_r
             size_t off;
             pcre2_code *code = router_regex_compile(inst.regex, strlen(inst.regex), false, &off, msg, sizeof msg);
             if (!code) {
-                rule_error(err, text, ph.has_args ? ph.args_at : ph.conv_at,
-                           "converter '%.*s': bad regex '%s' at offset %zu: %s", (int)clen, cname, inst.regex, off,
-                           msg);
+                /* point into the rule where the regex text is, when it is there verbatim */
+                size_t pos = ph.has_args ? ph.args_at : ph.conv_at;
+                const char *found = ph.has_args ? memmem(text + ph.args_at, ph.args_len, inst.regex, strlen(inst.regex))
+                                                : NULL;
+                if (found) pos = (size_t)(found - text) + off;
+                rule_error(err, text, pos, "converter '%.*s': bad regex '%s' at offset %zu: %s", (int)clen, cname,
+                           inst.regex, off, msg);
                 goto fail;
             }
             pcre2_code_free(code);
