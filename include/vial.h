@@ -283,6 +283,9 @@ size_t vial_base64_encode(char *out, const void *data, size_t n, int flags);
 /* Strict decode into out (room for n*3/4); returns bytes or -1 when invalid. */
 long vial_base64_decode(void *out, const char *s, size_t n, int flags);
 
+/* Fills out with n bytes from the kernel's CSPRNG; -1 on failure. */
+int vial_random_bytes(void *out, size_t n);
+
 /* ======================================================================
  * Core: logging
  * ====================================================================== */
@@ -332,6 +335,382 @@ bool vial_in_coroutine(void);
 /* ==== end section: server ==== */
 
 /* ==== section: app (src/app) ==== */
+
+typedef struct vial_app vial_app;   /* Flask's app object */
+typedef struct vial_req vial_req;   /* flask.request, for one request */
+typedef struct vial_res vial_res;   /* the response being built */
+typedef struct vial_bp vial_bp;     /* a blueprint */
+typedef struct vial_cmd vial_cmd;   /* a CLI command being run */
+
+/* A view: reads the request, writes the response. */
+typedef void (*vial_handler)(vial_req *rq, vial_res *rs);
+/* before_request: return true when it answered (the view is skipped). */
+typedef bool (*vial_before_hook)(vial_req *rq, vial_res *rs);
+/* after_request: may change the response. */
+typedef void (*vial_after_hook)(vial_req *rq, vial_res *rs);
+/* teardown_request: always runs; status is the response's (500 after a failure). */
+typedef void (*vial_teardown_hook)(vial_req *rq, int status);
+/* Error handler for a status code; the response's status is preset to code. */
+typedef void (*vial_error_handler)(vial_req *rq, vial_res *rs, int code);
+/* A CLI command; returns the process exit status. */
+typedef int (*vial_command_fn)(vial_app *app, vial_cmd *cmd);
+
+/* Flask's MethodView: one handler per HTTP method (NULL: not allowed). */
+typedef struct vial_method_table {
+    vial_handler get, post, put, patch, delete_, head, options;
+} vial_method_table;
+
+/* A route declared beside its view with VIAL_ROUTE (registered by vial_app_new). */
+typedef struct vial_route_decl {
+    const char *endpoint;
+    const char *rule;
+    unsigned methods;
+    vial_handler fn;
+} vial_route_decl;
+
+/* Creates an app; routes declared with VIAL_ROUTE anywhere in the program are registered. */
+vial_app *vial_app_create(const char *name, const vial_route_decl *const *decls_start,
+                          const vial_route_decl *const *decls_end);
+#if defined(__GNUC__) && !defined(__cplusplus)
+extern const vial_route_decl *const __start_vial_routes[] __attribute__((weak, visibility("hidden")));
+extern const vial_route_decl *const __stop_vial_routes[] __attribute__((weak, visibility("hidden")));
+#define vial_app_new(name) vial_app_create((name), __start_vial_routes, __stop_vial_routes)
+#else
+#define vial_app_new(name) vial_app_create((name), NULL, NULL)
+#endif
+
+/* Defines a view and registers it like @app.route: VIAL_ROUTE(home, "/", VIAL_GET) { ... } */
+#define VIAL_ROUTE(name, rule, methods)                                                              \
+    static void name(vial_req *rq, vial_res *rs);                                                    \
+    static const vial_route_decl vial__decl_##name = {#name, (rule), (methods), name};               \
+    static const vial_route_decl *const vial__declp_##name                                          \
+        __attribute__((used, section("vial_routes"))) = &vial__decl_##name;                         \
+    static void name(vial_req *rq __attribute__((unused)), vial_res *rs __attribute__((unused)))
+
+/* Releases the app (at exit; workers never need to). */
+void vial_app_free(vial_app *app);
+/* The app's name. */
+const char *vial_app_name(const vial_app *app);
+/* The app's long-lived arena (config, compiled templates, caches). */
+vial_arena *vial_app_arena(vial_app *app);
+/* The folder holding templates/, static/ and instance/ (default: the working directory). */
+int vial_app_set_root(vial_app *app, const char *path);
+/* The app's root folder. */
+const char *vial_app_root(const vial_app *app);
+/* Static files: folder (relative to root; NULL disables) and URL path, as Flask(static_folder=, static_url_path=). */
+int vial_app_static(vial_app *app, const char *folder, const char *url_path);
+/* The last registration error (duplicate endpoint, bad rule...), or NULL. */
+const char *vial_app_error(const vial_app *app);
+
+/* Registers a view for a rule; the endpoint is the function's name: vial_route(app, "/", VIAL_GET, home). */
+#define vial_route(app, rule, methods, fn) vial_add_url_rule((app), (rule), #fn, (methods), (fn))
+/* app.add_url_rule(rule, endpoint, view, methods=...); returns -1 (and logs why) on a bad rule or duplicate. */
+int vial_add_url_rule(vial_app *app, const char *rule, const char *endpoint, unsigned methods, vial_handler fn);
+/* A REST resource: one handler per method (Flask's MethodView.as_view(endpoint)). */
+int vial_method_view(vial_app *app, const char *rule, const char *endpoint, const vial_method_table *methods);
+/* Methods from names, case-insensitive: vial_methods("get, post") == VIAL_GET | VIAL_POST; 0 if unknown. */
+unsigned vial_methods(const char *names);
+struct vial_converter; /* routing section below */
+/* Registers a URL converter for the app's rules (app.url_map.converters["re"] = RegexConverter). */
+int vial_add_converter(vial_app *app, const char *name, const struct vial_converter *conv);
+/* url_for(endpoint, key=value, ...): pairs of C strings ending with NULL; "_external", "_scheme",
+ * "_anchor", "_method" as in Flask; unused keys become the query string. Aborts 500 when it cannot build. */
+char *vial_url_for(vial_req *rq, const char *endpoint, ...);
+/* url_for with the values as an object (ints, floats, lists for repeated query keys). */
+char *vial_url_for_value(vial_req *rq, const char *endpoint, const vial_value *values);
+
+/* Registers a before_request hook (run in registration order). */
+void vial_before_request(vial_app *app, vial_before_hook fn);
+/* Registers an after_request hook (run in reverse registration order, as Flask). */
+void vial_after_request(vial_app *app, vial_after_hook fn);
+/* Registers a teardown_request hook (always runs, reverse order). */
+void vial_teardown_request(vial_app *app, vial_teardown_hook fn);
+/* Registers an error handler for a status code (404, 500, ...). */
+void vial_errorhandler(vial_app *app, int code, vial_error_handler fn);
+
+/* Creates a blueprint with a URL prefix and registers it on the app. */
+vial_bp *vial_blueprint(vial_app *app, const char *name, const char *url_prefix);
+/* Registers a view on a blueprint; endpoint "bpname.fn". */
+#define vial_bp_route(bp, rule, methods, fn) vial_bp_add_url_rule((bp), (rule), #fn, (methods), (fn))
+/* bp.add_url_rule: endpoint is prefixed with the blueprint's name. */
+int vial_bp_add_url_rule(vial_bp *bp, const char *rule, const char *endpoint, unsigned methods, vial_handler fn);
+/* A method view on a blueprint. */
+int vial_bp_method_view(vial_bp *bp, const char *rule, const char *endpoint, const vial_method_table *methods);
+/* before_request for the blueprint's routes only. */
+void vial_bp_before_request(vial_bp *bp, vial_before_hook fn);
+/* after_request for the blueprint's routes only. */
+void vial_bp_after_request(vial_bp *bp, vial_after_hook fn);
+/* teardown_request for the blueprint's routes only. */
+void vial_bp_teardown_request(vial_bp *bp, vial_teardown_hook fn);
+/* Error handler for errors raised in the blueprint's views. */
+void vial_bp_errorhandler(vial_bp *bp, int code, vial_error_handler fn);
+/* The blueprint's static folder (relative to the app root) and URL path. */
+int vial_bp_static(vial_bp *bp, const char *folder, const char *url_path);
+/* The blueprint's template folder (relative to the app root). */
+int vial_bp_templates(vial_bp *bp, const char *folder);
+
+/* ---- config (app.config) ---- */
+
+/* Sets a config key from text; well-known keys are converted to their type (DEBUG → bool...). */
+int vial_config_set(vial_app *app, const char *key, const char *value);
+/* Sets a config key to a value (copied into the app). */
+int vial_config_set_value(vial_app *app, const char *key, const vial_value *value);
+/* Sets an integer config key. */
+int vial_config_set_int(vial_app *app, const char *key, int64_t value);
+/* Sets a boolean config key. */
+int vial_config_set_bool(vial_app *app, const char *key, bool value);
+/* Updates config from an object (app.config.update / from_mapping). */
+int vial_config_update(vial_app *app, const vial_value *mapping);
+/* Loads a JSON file of keys (app.config.from_file(path, json.load)); -1 with a logged reason. */
+int vial_config_from_json(vial_app *app, const char *path);
+/* Loads VIAL_* style environment variables (from_prefixed_env): values parsed as JSON when they are, nested keys with "__". */
+int vial_config_from_env(vial_app *app, const char *prefix);
+/* A config value, or NULL. */
+const vial_value *vial_config_get(const vial_app *app, const char *key);
+/* A config value as a string (NULL when absent or not a string). */
+const char *vial_config_str(const vial_app *app, const char *key);
+/* A config value as an integer, or fallback. */
+int64_t vial_config_int(const vial_app *app, const char *key, int64_t fallback);
+/* A config value as a truth value, or fallback. */
+bool vial_config_bool(const vial_app *app, const char *key, bool fallback);
+/* The whole config object (read-only). */
+const vial_value *vial_config(const vial_app *app);
+
+/* ---- the request (flask.request) ---- */
+
+/* The request's arena: memory freed when the response is sent. */
+vial_arena *vial_req_arena(vial_req *rq);
+/* The app serving the request. */
+vial_app *vial_req_app(vial_req *rq);
+/* The response object of this request. */
+vial_res *vial_req_res(vial_req *rq);
+/* request.method ("GET"). */
+const char *vial_method(vial_req *rq);
+/* True for GET (and HEAD). */
+bool vial_is_get(vial_req *rq);
+/* True for POST. */
+bool vial_is_post(vial_req *rq);
+/* request.path: decoded path ("/a b"). */
+const char *vial_path(vial_req *rq);
+/* request.full_path: path + "?" + query string. */
+const char *vial_full_path(vial_req *rq);
+/* request.url: scheme://host/path?query. */
+const char *vial_url(vial_req *rq);
+/* request.base_url: url without the query string. */
+const char *vial_base_url(vial_req *rq);
+/* request.root_url: scheme://host/ (plus script root). */
+const char *vial_root_url(vial_req *rq);
+/* request.host: the Host header ("127.0.0.1:5000"). */
+const char *vial_host(vial_req *rq);
+/* request.scheme: "http" or "https". */
+const char *vial_scheme(vial_req *rq);
+/* request.query_string: the raw bytes after '?'. */
+vial_str vial_query_string(vial_req *rq);
+/* request.remote_addr. */
+const char *vial_remote_addr(vial_req *rq);
+/* The address the request arrived on ("127.0.0.1:5000"), as request.environ SERVER_NAME/PORT. */
+const char *vial_server_addr(vial_req *rq);
+/* request.user_agent string ("" when absent). */
+const char *vial_user_agent(vial_req *rq);
+/* A request header, case-insensitive; NULL when absent (several: joined with ", "). */
+const char *vial_header(vial_req *rq, const char *name);
+/* All request headers as an object name → value (names as sent). */
+vial_value *vial_headers(vial_req *rq);
+/* request.content_type (the whole header) or NULL. */
+const char *vial_content_type(vial_req *rq);
+/* request.mimetype: the content type without parameters, lowercased ("" when none). */
+const char *vial_mimetype(vial_req *rq);
+/* request.content_length, or -1. */
+int64_t vial_content_length(vial_req *rq);
+/* request.is_json: application/json or application/...+json. */
+bool vial_is_json(vial_req *rq);
+/* request.get_data(): the whole body (NULL data + 0 on error, after which the request was aborted). */
+vial_str vial_data(vial_req *rq);
+/* request.json: the body parsed; aborts 415 when not JSON, 400 (with the offset) when malformed. */
+vial_value *vial_get_json(vial_req *rq);
+/* Like vial_get_json but returns NULL instead of aborting (request.get_json(silent=True)). */
+vial_value *vial_get_json_silent(vial_req *rq);
+/* A URL parameter converted by the rule (<int:id> ...), as a value. */
+vial_value *vial_param_value(vial_req *rq, const char *name);
+/* A URL parameter as text ("" when absent). */
+const char *vial_param(vial_req *rq, const char *name);
+/* A URL parameter as an integer (0 when absent). */
+int64_t vial_param_int(vial_req *rq, const char *name);
+/* A URL parameter as a double (0 when absent). */
+double vial_param_double(vial_req *rq, const char *name);
+/* All URL parameters (request.view_args). */
+vial_value *vial_view_args(vial_req *rq);
+/* request.endpoint ("auth.login"), NULL before routing or on 404. */
+const char *vial_endpoint(vial_req *rq);
+/* request.blueprint name, or NULL. */
+const char *vial_blueprint_name(vial_req *rq);
+
+/* Stores a value in flask.g for this request. */
+int vial_g_set(vial_req *rq, const char *key, vial_value *value);
+/* A value from flask.g, or NULL. */
+vial_value *vial_g_get(vial_req *rq, const char *key);
+/* Stores a C pointer in g (e.g. the logged-in user's struct). */
+int vial_g_set_ptr(vial_req *rq, const char *key, void *ptr);
+/* A C pointer from g, or NULL. */
+void *vial_g_get_ptr(vial_req *rq, const char *key);
+
+/* Builds a value in the request's arena: vial_pack(rq, "{s:s, s:i}", "name", "x", "age", 16). */
+#define vial_pack(rq, ...) vial_pack_in(vial_req_arena(rq), __VA_ARGS__)
+/* Request-scoped value constructors. */
+#define vial_int(rq, i) vial_new_int(vial_req_arena(rq), (i))
+#define vial_double(rq, d) vial_new_double(vial_req_arena(rq), (d))
+#define vial_string(rq, s) vial_new_str(vial_req_arena(rq), (s))
+#define vial_bool(rq, b) vial_new_bool(vial_req_arena(rq), (b))
+#define vial_array(rq) vial_new_array(vial_req_arena(rq))
+#define vial_object(rq) vial_new_object(vial_req_arena(rq))
+/* printf into a request-scoped string. */
+#define vial_sprintf(rq, ...) vial_arena_sprintf(vial_req_arena(rq), __VA_ARGS__)
+
+/* Ends the request with an HTTP error (Flask's abort(404)); the error handler answers. Does not return. */
+VIAL_NORETURN void vial_abort(vial_req *rq, int code);
+/* abort with a description shown on the error page (abort(400, description=...)). */
+VIAL_NORETURN void vial_abort_msg(vial_req *rq, int code, const char *fmt, ...) VIAL_PRINTF(3, 4);
+/* The description given to vial_abort_msg (for error handlers), or the default one. */
+const char *vial_error_description(vial_req *rq);
+
+/* ---- the response ---- */
+
+/* Sets the status code (reason phrase: the standard one). */
+void vial_status(vial_res *rs, int code);
+/* Sets the status code with a custom reason phrase ("666 Devil"). */
+void vial_status_reason(vial_res *rs, int code, const char *reason);
+/* The status code so far. */
+int vial_res_status(const vial_res *rs);
+/* Sets a header, replacing any of that name; -1 if the name or value has CR, LF or NUL. */
+int vial_set_header(vial_res *rs, const char *name, const char *value);
+/* Adds a header line (keeps existing ones of that name). */
+int vial_add_header(vial_res *rs, const char *name, const char *value);
+/* A response header set so far, or NULL. */
+const char *vial_get_header(const vial_res *rs, const char *name);
+/* Removes a header; returns how many lines were removed. */
+int vial_remove_header(vial_res *rs, const char *name);
+/* Sets the Content-Type. */
+int vial_content_type_set(vial_res *rs, const char *mimetype);
+/* Replaces the body with text/plain text. */
+void vial_text(vial_res *rs, const char *text);
+/* Replaces the body with text/html. */
+void vial_html(vial_res *rs, const char *html);
+/* Appends printf output to the body (text/html unless a type was set, as a returned str in Flask). */
+void vial_printf(vial_res *rs, const char *fmt, ...) VIAL_PRINTF(2, 3);
+/* Appends bytes to the body. */
+void vial_write(vial_res *rs, const void *data, size_t n);
+/* Replaces the body with bytes of a MIME type (the tutorial's /img). */
+void vial_body(vial_res *rs, const void *data, size_t n, const char *mimetype);
+/* The body so far. */
+vial_str vial_res_body(const vial_res *rs);
+/* Answers with JSON (jsonify): application/json, keys sorted and ASCII as Flask unless configured. */
+void vial_jsonify(vial_res *rs, const vial_value *value);
+/* Redirects (301, 302, 303, 307, 308) to an absolute URL, a path or a vial_url_for result. */
+void vial_redirect(vial_res *rs, const char *location, int code);
+/* Streams a body of unknown length: next() returns 1 with a chunk, 0 at the end, -1 to abort. */
+void vial_stream(vial_res *rs, int (*next)(void *ctx, vial_str *chunk), void *ctx, const char *mimetype);
+/* Asks to close the connection after this response. */
+void vial_res_close(vial_res *rs);
+
+/* Options of send_file / send_from_directory (designated initializers). */
+typedef struct vial_file_opts {
+    const char *mimetype;      /* default: from the file name */
+    bool as_attachment;        /* Content-Disposition: attachment */
+    const char *download_name; /* default: the file's name */
+    long max_age;              /* seconds; 0: SEND_FILE_MAX_AGE_DEFAULT; VIAL_NO_CACHE: no-cache */
+    bool no_conditional;       /* ignore If-None-Match / If-Modified-Since / Range */
+    bool no_etag;
+} vial_file_opts;
+#define VIAL_NO_CACHE (-1)
+
+/* send_file: a file (relative to the app root) with its MIME type, ETag, 304s and ranges. */
+int vial_send_file_with(vial_res *rs, const char *path, const vial_file_opts *opts);
+#define vial_send_file(rs, path, ...) vial_send_file_with((rs), (path), &(vial_file_opts){__VA_ARGS__})
+/* send_from_directory: a request-named file inside a folder; anything outside it is 404. */
+int vial_send_from_directory_with(vial_res *rs, const char *directory, const char *name, const vial_file_opts *opts);
+#define vial_send_from_directory(rs, dir, name, ...) \
+    vial_send_from_directory_with((rs), (dir), (name), &(vial_file_opts){__VA_ARGS__})
+/* Werkzeug's safe_join, plus symlinks resolved: the path of name inside directory, or NULL. */
+const char *vial_safe_join(vial_arena *a, const char *directory, const char *name);
+/* Appends an ASCII rendering of UTF-8 text: accents removed (NFKD), other non-ASCII dropped. */
+int vial_ascii_fold(vial_buf *out, const char *text);
+
+/* ---- running: the app's own CLI (flask run / flask routes) ---- */
+
+/* The app binary as its own `flask` command: run, routes, config, db, app commands; returns the exit status. */
+int vial_main(vial_app *app, int argc, char **argv);
+/* Serves the app (what `run` does). */
+int vial_run(vial_app *app, const char *host, int port, int workers, bool debug);
+/* Registers a CLI command (Flask's @app.cli.command). */
+vial_cmd *vial_command(vial_app *app, const char *name, const char *help, vial_command_fn fn);
+/* Declares an option of a command: long name ("count"), short letter (0: none), help, default (flags: NULL). */
+int vial_command_option(vial_cmd *cmd, const char *long_name, char short_name, const char *help,
+                        const char *default_value, bool is_flag);
+/* An option's value as given (or its default); NULL when unset. */
+const char *vial_cmd_opt(const vial_cmd *cmd, const char *long_name);
+/* True when a flag option was given. */
+bool vial_cmd_flag(const vial_cmd *cmd, const char *long_name);
+/* Number of positional arguments. */
+int vial_cmd_argc(const vial_cmd *cmd);
+/* The i-th positional argument, or NULL. */
+const char *vial_cmd_arg(const vial_cmd *cmd, int i);
+
+/* ---- the test client (app.test_client()) ---- */
+
+typedef struct vial_client vial_client;
+
+/* A file for a multipart upload through the test client. */
+typedef struct vial_client_file {
+    const char *field, *filename, *content_type;
+    const void *data;
+    size_t len;
+} vial_client_file;
+
+/* Options of a test request (designated initializers): .query, .form, .json, .data... */
+typedef struct vial_client_opts {
+    const char *query;        /* "a=1&b=2" */
+    const char *form;         /* urlencoded body "a=1&b=2" (multipart when files are given) */
+    const vial_client_file *files; /* ends with {0} */
+    const char *json;         /* JSON text body */
+    const void *data;         /* raw body */
+    size_t data_len;
+    const char *content_type; /* overrides the body's type */
+    const char *headers;      /* "Name: value\nName2: value2" */
+    bool follow_redirects;
+    const char *remote_addr;  /* default 127.0.0.1 */
+} vial_client_opts;
+
+/* A response seen by the test client. */
+typedef struct vial_response {
+    int status;
+    const char *reason;
+    struct vial_response_header { const char *name, *value; } *headers;
+    size_t header_count;
+    const char *body; /* NUL-terminated; body_len bytes */
+    size_t body_len;
+    const char *request_path; /* after redirects */
+} vial_response;
+
+/* A client that runs requests through the app in-process, keeping cookies. */
+vial_client *vial_test_client(vial_app *app);
+/* Releases the client and every response it returned. */
+void vial_client_free(vial_client *c);
+/* Performs a request: method, path (may hold ?query), options. */
+vial_response *vial_client_open(vial_client *c, const char *method, const char *path, const vial_client_opts *opts);
+#define vial_client_get(c, path, ...) vial_client_open((c), "GET", (path), &(vial_client_opts){__VA_ARGS__})
+#define vial_client_post(c, path, ...) vial_client_open((c), "POST", (path), &(vial_client_opts){__VA_ARGS__})
+#define vial_client_put(c, path, ...) vial_client_open((c), "PUT", (path), &(vial_client_opts){__VA_ARGS__})
+#define vial_client_delete(c, path, ...) vial_client_open((c), "DELETE", (path), &(vial_client_opts){__VA_ARGS__})
+#define vial_client_head(c, path, ...) vial_client_open((c), "HEAD", (path), &(vial_client_opts){__VA_ARGS__})
+/* A response header (case-insensitive), or NULL. */
+const char *vial_response_header(const vial_response *r, const char *name);
+/* The response body parsed as JSON, or NULL. */
+vial_value *vial_response_json(vial_client *c, const vial_response *r);
+/* A cookie the client holds, or NULL. */
+const char *vial_client_cookie(vial_client *c, const char *name);
+/* Sets a cookie in the client's jar. */
+void vial_client_set_cookie(vial_client *c, const char *name, const char *value);
+
 
 /* ==== end section: app ==== */
 

@@ -71,9 +71,22 @@ time_t vial_http_date_parse(const char *s, size_t n);
  * Server, Content-Length or Transfer-Encoding: chunked, Connection as needed)
  * and the empty line to out. body_length is the body's size, or -1 when the
  * body is streamed (chunked on HTTP/1.1; on 1.0 the connection will close).
- * Returns -1 when out's maximum is reached. */
+ * The status line is always HTTP/1.1 (RFC 9112 2.3). For 1xx, 204 and 304 no
+ * length is sent; for HEAD pass the length the GET body would have. The
+ * app's Content-Length, Transfer-Encoding and Connection fields are dropped
+ * (kept on 1xx); an app's Date or Server replaces ours; server_name NULL or
+ * "" sends no Server. Returns -1 (out unchanged) when out's maximum is
+ * reached, the status is not 100-999, or a header or custom reason would not
+ * pass vial_http_header_name_ok / value_ok. */
 int vial_http_write_head(vial_buf *out, const vial_http_response *res, int version_minor, bool keep_alive,
                          int64_t body_length, const char *server_name);
+
+/* Whether the connection stays open after this response: keep_alive (from
+ * the request) and not res->close, and not a body of unknown length on
+ * HTTP/1.0 (only the close can end it). vial_http_write_head sends
+ * Connection: close exactly when this is false. */
+bool vial_http_response_keep_alive(const vial_http_response *res, int version_minor, bool keep_alive,
+                                   int64_t body_length);
 
 /* True when a header name or value may be sent as is: no CR, LF or NUL
  * (and, for names, only token characters). */
@@ -84,5 +97,9 @@ bool vial_http_header_value_ok(const char *s, size_t n);
  * /etc/mime.types when present), e.g. "text/html; charset=utf-8"; falls back
  * to "application/octet-stream". */
 const char *vial_mime_type(const char *filename);
+
+/* The same from the built-in table alone, as on a system without
+ * /etc/mime.types (tests use it). */
+const char *vial_mime_type_builtin(const char *filename);
 
 #endif
