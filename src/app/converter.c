@@ -268,7 +268,7 @@ int router_conv_setup(vial_arena *a, conv_inst *in, const conv_entry *entry, con
         }
         return 0;
     case CONV_USER: {
-        const vial_converter *c = &entry->user;
+        const vial_converter *c = entry->user;
         in->conv = c;
         in->weight = c->weight ? c->weight : 100;
         in->part_isolating = !c->spans_slashes;
@@ -313,6 +313,45 @@ static bool num_above(double d, int64_t i, bool is_int, const route_num *bound) 
     return (is_int ? (double)i : d) > bound->d;
 }
 
+/* Fast paths for the usual ASCII text (the general parsers handle Unicode
+ * digits, huge numbers and long fractions). */
+static bool ascii_int(const char *t, size_t n, int64_t *out) {
+    size_t i = n && t[0] == '-';
+    if (n - i == 0 || n - i > 18) return false;
+    int64_t v = 0;
+    for (size_t k = i; k < n; k++) {
+        if (t[k] < '0' || t[k] > '9') return false;
+        v = v * 10 + (t[k] - '0');
+    }
+    *out = i ? -v : v;
+    return true;
+}
+
+static bool ascii_float(const char *t, size_t n, double *out) {
+    /* digits '.' digits: exact when the digits fit 2^53 and the scale is at
+     * most 10^22, since one correctly rounded division of exact values is
+     * the correctly rounded result (what Python's float() gives). */
+    static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                   1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    size_t i = n && t[0] == '-';
+    uint64_t m = 0;
+    size_t digits = 0, frac = 0;
+    bool dot = false;
+    for (size_t k = i; k < n; k++) {
+        if (t[k] == '.' && !dot) {
+            dot = true;
+            continue;
+        }
+        if (t[k] < '0' || t[k] > '9' || ++digits > 15) return false;
+        m = m * 10 + (uint64_t)(t[k] - '0');
+        frac += dot;
+    }
+    if (!dot || !digits || frac > 22) return false;
+    double d = (double)m / pow10[frac];
+    *out = i ? -d : d;
+    return true;
+}
+
 vial_value *router_conv_to_value(vial_arena *a, const conv_inst *in, const char *text, size_t len, bool *oom) {
     vial_value *v = NULL;
     *oom = false;
@@ -334,8 +373,8 @@ vial_value *router_conv_to_value(vial_arena *a, const conv_inst *in, const char 
             bool overflow;
             /* Python's int is unbounded; ours is int64: a larger number cannot
              * reach the handler as an integer, so it does not match. */
-            if (router_py_int(text, len, &i, &overflow) != 0) return NULL;
-        } else if (router_py_float(text, len, &d) != 0) {
+            if (!ascii_int(text, len, &i) && router_py_int(text, len, &i, &overflow) != 0) return NULL;
+        } else if (!ascii_float(text, len, &d) && router_py_float(text, len, &d) != 0) {
             return NULL;
         }
         bool is_int = in->kind == CONV_INT;

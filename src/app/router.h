@@ -34,7 +34,7 @@ typedef enum conv_kind {
 typedef struct conv_entry {
     char *name;
     conv_kind kind;
-    vial_converter user; /* CONV_USER */
+    const vial_converter *user; /* CONV_USER: the router's copy */
 } conv_entry;
 
 /* An int or float bound (min/max) as Python would compare it. */
@@ -133,6 +133,10 @@ typedef struct route_part {
     part_matcher matcher;
     int ngroups; /* capture groups pushed as values */
     pcre2_code *re;
+    bool jit;    /* re was JIT-compiled: pcre2_jit_match may be used */
+    /* native matchers: literal text around the one converter of the segment */
+    const char *prefix, *suffix;
+    size_t prefix_len, suffix_len;
     long minlen, maxlen;
     bool is_signed;
     const char **items;
@@ -155,6 +159,7 @@ typedef struct route_edge {
 } route_edge;
 
 struct route_state {
+    route_state *slash; /* the static child "" (a trailing or leading slash), without hashing */
     static_slot *slots; /* open addressing, power-of-two size */
     size_t nslots, nstatic;
     route_edge *dyn; /* by weight, then registration */
@@ -209,13 +214,16 @@ struct vial_router {
     size_t nendpoints, capendpoints;
     route_endpoint **ep_table; /* hash by name */
     size_t ep_slots;
+    static_slot *flat; /* whole static paths ("/api/v1/users") -> their state */
+    size_t flat_slots, nflat;
+    uint64_t flat_lengths; /* bit (len & 63) set for each flat path: skips most dynamic paths unhashed */
     size_t max_values;  /* most values any rule collects */
     uint32_t max_ovector; /* largest ovector any part regex needs */
 };
 
 /* Grows an arena array to hold at least need items. */
 int router_grow(vial_arena *a, void **items, size_t *cap, size_t need, size_t item_size);
-/* FNV-1a over bytes. */
+/* The hash of static segments (8 bytes at a time). */
 uint64_t router_hash(const char *s, size_t n);
 /* The endpoint record, or NULL. */
 route_endpoint *router_endpoint_find(const vial_router *r, const char *name, size_t len);
@@ -231,8 +239,11 @@ typedef struct parsed_rule {
 } parsed_rule;
 int router_parse_rule(vial_router *r, const char *text, parsed_rule *out, vial_route_error *err);
 
-/* Inserts a rule's parts into the tree (sharing identical parts). */
+/* Inserts a rule's parts into the tree (sharing identical parts). A rule
+ * made only of static parts is also entered in the flat table of whole paths. */
 int router_tree_insert(vial_router *r, route_rule *rule, route_part **parts, size_t nparts);
+/* The state reached by a path made only of static segments, or NULL. */
+const route_state *router_flat_find(const vial_router *r, const char *path, size_t len);
 
 /* The tree search, Werkzeug's StateMachineMatcher.match on one path. */
 typedef enum tree_result { TREE_NONE, TREE_FOUND, TREE_SLASH } tree_result;

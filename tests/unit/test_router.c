@@ -782,3 +782,23 @@ Test(router, a_thousand_rules) {
     expect_404("/r1000/static/page");
     expect_404("/r1/x");
 }
+
+Test(router, replacing_a_converter_keeps_earlier_rules) {
+    vial_converter letters = {.regex = "[a-z]+"}, digits = {.regex = "[0-9]+"};
+    cr_assert_eq(vial_router_converter(router, "c", &letters, NULL), 0);
+    add("/old/<c:x>", "old");
+    cr_assert_eq(vial_router_converter(router, "c", &digits, NULL), 0);
+    add("/new/<c:x>", "new");
+    /* many more converters: the registry grows and moves */
+    char name[16];
+    for (int i = 0; i < 40; i++) {
+        snprintf(name, sizeof name, "conv%d", i);
+        cr_assert_eq(vial_router_converter(router, name, &letters, NULL), 0);
+    }
+    letters.regex = "changed by the caller afterwards";
+    expect_endpoint("/old/abc", "old");
+    expect_404("/old/123");
+    expect_endpoint("/new/123", "new");
+    expect_404("/new/abc");
+    cr_expect_str_eq(build("old", vial_pack_in(arena, "{s:s}", "x", "a b"), NULL), "/old/a%20b");
+}
