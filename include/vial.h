@@ -787,7 +787,7 @@ typedef struct vial_rule_info {
 /* Why a rule or converter was refused. */
 typedef struct vial_route_error {
     size_t position;     /* byte offset in the rule text where the problem is */
-    char message[320];   /* "rule '/a/<int(min=x):n>' at offset 3: ..." */
+    char message[512];   /* "rule '/a/<int(min=x):n>' at offset 3: ..." */
 } vial_route_error;
 
 /* A new router with the built-in converters (string, int, float, path, uuid, any, re). */
