@@ -8,8 +8,9 @@
  * Parts are inserted into a tree of states; identical parts share a state.
  * Each state keeps its static children in a hash table and its dynamic
  * children sorted by Werkzeug's weight, so a lookup costs a hash probe per
- * static segment whatever the number of rules. Everything here lives in the
- * router's arena and is released with it. */
+ * static segment whatever the number of rules; rules made only of static
+ * segments are also in one table keyed by the whole path. Everything here
+ * lives in the router's arena and is released with it. */
 #ifndef VIAL_APP_ROUTER_H
 #define VIAL_APP_ROUTER_H
 
@@ -254,7 +255,6 @@ typedef struct tree_search {
     size_t len;
     unsigned method;
     unsigned allowed;       /* Werkzeug's have_match_for */
-    bool allowed_any;       /* never set by rules (they match); kept for clarity */
     vial_str *values;
     size_t nvalues, capvalues;
     route_rule *rule;

@@ -349,8 +349,9 @@ static int no_match(vial_route_match *out, unsigned allowed) {
 
 static int match_impl(const vial_router *r, vial_arena *a, const vial_route_request *rq, vial_route_match *out) {
     memset(out, 0, sizeof *out);
+    vial_str raw = rq->path.ptr ? rq->path : (vial_str){"", 0};
     vial_str decoded, path;
-    if (decode_path(a, rq->path, rq->path_decoded, &decoded) != 0 || path_part(a, decoded, &path) != 0) return -1;
+    if (decode_path(a, raw, rq->path_decoded, &decoded) != 0 || path_part(a, decoded, &path) != 0) return -1;
     vial_str stack_values[STACK_VALUES];
     tree_search s = {.router = r, .arena = a, .path = path.ptr, .len = path.len, .method = rq->method};
     s.capvalues = r->max_values;
