@@ -886,9 +886,433 @@ size_t vial_methods_format(char *out, size_t size, unsigned bits);
 
 /* ==== section: forms and cookies (src/app/forms) ==== */
 
+/* Parsers and formatters that match Werkzeug 2.2 byte for byte: query
+ * strings, urlencoded and multipart bodies, Cookie headers, Set-Cookie lines,
+ * Content-Type parameters and secure_filename. They need no request: the
+ * request layer calls them with its arena and body reader. */
+
+#ifndef VIAL_HAVE_STRS
+#define VIAL_HAVE_STRS
+/* A list of C strings (e.g. request.args.getlist); memory is the arena's. */
+typedef struct vial_strs {
+    const char **items;
+    size_t len;
+} vial_strs;
+#endif
+
+/* One key/value pair of a vial_multidict; both are NUL-terminated at len. */
+typedef struct vial_pair {
+    vial_str key;
+    vial_str value;
+} vial_pair;
+
+/* Werkzeug's MultiDict: ordered pairs, several values per key. Iterate
+ * items[0..len) for wire order. Everything lives in the arena it was
+ * initialized with; the fields after len are private. */
+typedef struct vial_multidict {
+    vial_pair *items;
+    size_t len;
+    size_t cap;
+    vial_arena *arena;
+    bool nocase;        /* keys compared ASCII case-insensitively (headers) */
+    uint32_t *next;     /* per pair: index + 1 of the next pair with the same key */
+    uint32_t *slots;    /* hash index, per key: index + 1 of its first pair */
+    uint32_t *last;     /* per slot: index + 1 of that key's last pair */
+    size_t slot_count;  /* 0 until the dictionary is large enough to index */
+} vial_multidict;
+
+/* Starts an empty dictionary in arena a; nocase for header-style keys. */
+void vial_multidict_init(vial_multidict *md, vial_arena *a, bool nocase);
+/* Appends a pair, copying key and value into the arena; -1 when out of memory. */
+int vial_multidict_add(vial_multidict *md, const char *key, size_t key_len, const char *value, size_t value_len);
+/* Appends a pair without copying (both must be NUL-terminated at len and outlive md). */
+int vial_multidict_add_ref(vial_multidict *md, const char *key, size_t key_len, const char *value, size_t value_len);
+/* The first pair whose key is key[0..key_len), or NULL. */
+const vial_pair *vial_multidict_find(const vial_multidict *md, const char *key, size_t key_len);
+/* The first value for key (MultiDict.get), or NULL when absent. */
+const char *vial_multidict_get(const vial_multidict *md, const char *key);
+/* Every value for key in order (MultiDict.getlist); len 0 when absent. */
+vial_strs vial_multidict_getlist(const vial_multidict *md, const char *key);
+/* Like vial_multidict_getlist for a key of key_len bytes (which may hold NULs). */
+vial_strs vial_multidict_getlistn(const vial_multidict *md, const char *key, size_t key_len);
+/* How many values key has. */
+size_t vial_multidict_count(const vial_multidict *md, const char *key);
+/* Distinct keys in first-seen order (MultiDict.keys()). */
+vial_strs vial_multidict_keys(const vial_multidict *md);
+/* All pairs grouped by key, keys in first-seen order (items(multi=True)); len is md->len. */
+const vial_pair *vial_multidict_items_multi(const vial_multidict *md);
+/* Replaces every value of key by one (MultiDict[key] = value), keeping the key's place. */
+int vial_multidict_set(vial_multidict *md, const char *key, const char *value);
+/* Removes every pair with key; returns how many were removed. */
+size_t vial_multidict_remove(vial_multidict *md, const char *key);
+
+/* Why a parser or formatter failed: the status the app should answer
+ * (400 malformed, 413 over a limit, 500 server-side trouble) and a message
+ * naming the problem. */
+typedef struct vial_form_error {
+    int status;
+    char message[320];
+} vial_form_error;
+
+/* Bounds for form parsing. A zero field takes the default shown. */
+typedef struct vial_form_limits {
+    size_t max_fields;       /* urlencoded pairs / multipart parts: 1000 (Werkzeug's max_form_parts) -> 413 */
+    size_t max_bytes;        /* urlencoded body bytes: 500000 (Flask 3.1's MAX_FORM_MEMORY_SIZE) -> 413 */
+    size_t max_field_bytes;  /* one multipart non-file field: 500000 -> 413 */
+    size_t max_memory;       /* multipart headers, fields and in-memory files together: 16 MiB -> 413
+                                (files go to disk rather than pass it) */
+    size_t max_header_bytes; /* one multipart part's header block: 16384 -> 413 */
+    size_t file_threshold;   /* file parts larger than this go to a temp file: 512000 (Werkzeug's 500 KiB) */
+    const char *tmp_dir;     /* directory for those temp files: NULL = $TMPDIR, else /tmp */
+} vial_form_limits;
+
+/* Pulls body bytes: up to n into dst; returns the count, 0 at the end, -1 on error. */
+typedef ssize_t (*vial_read_fn)(void *ctx, char *dst, size_t n);
+
+/* Parses a query string as request.args does (separator '&', '+', %XX, UTF-8
+ * errors='replace'); appends to out (initialize it first). -1 when out of memory. */
+int vial_parse_query(vial_arena *a, const char *qs, size_t n, vial_multidict *out);
+/* Parses an application/x-www-form-urlencoded body like request.form; lim may be NULL. */
+int vial_parse_urlencoded(vial_arena *a, const char *body, size_t n, const vial_form_limits *lim, vial_multidict *out,
+                          vial_form_error *err);
+/* Same, pulling the body from read(ctx) (at most lim->max_bytes are read). */
+int vial_parse_urlencoded_stream(vial_arena *a, vial_read_fn read, void *ctx, const vial_form_limits *lim,
+                                 vial_multidict *out, vial_form_error *err);
+/* Percent-decodes s (invalid escapes kept, '+' as space when plus) to raw bytes, NUL-terminated. */
+char *vial_url_unquote(vial_arena *a, const char *s, size_t n, bool plus, size_t *len_out);
+/* Werkzeug's iri_to_uri: IDNA host, UTF-8 percent-encoded path/query/fragment.
+ * safe_conversion returns ASCII input without whitespace unchanged. NULL + err on failure. */
+char *vial_iri_to_uri(vial_arena *a, const char *iri, size_t n, bool safe_conversion, vial_form_error *err);
+
+/* One parameter of a Content-Type-like header. */
+typedef struct vial_header_param {
+    const char *name;  /* lowercased (ASCII) */
+    const char *value; /* unquoted, RFC 2231 decoded, UTF-8; NULL for a bare name without '=' */
+} vial_header_param;
+
+/* Werkzeug's parse_options_header result: "text/html; charset=utf-8". */
+typedef struct vial_options_header {
+    const char *value;         /* "text/html" as written; "" when the header is empty or unparsable */
+    vial_header_param *params; /* in first-seen order; a repeated name keeps its place, the later value wins */
+    size_t param_count;
+} vial_options_header;
+
+#define VIAL_OPTIONS_LATIN1 0x01 /* the header bytes are latin-1 (a WSGI request header), not UTF-8 */
+/* Parses a Content-Type / Content-Disposition value; -1 with err when an RFC 2231 value cannot be decoded. */
+int vial_parse_options_header(vial_arena *a, const char *s, size_t n, int flags, vial_options_header *out,
+                              vial_form_error *err);
+/* The value of parameter name (lowercase), or NULL when absent or bare. */
+const char *vial_options_get(const vial_options_header *h, const char *name);
+
+/* An uploaded file (Werkzeug's FileStorage). Small files are in memory,
+ * larger ones in a temp file (closed once written, so a form with many
+ * files holds no descriptors) that is removed when the arena is reset or
+ * freed. */
+typedef struct vial_file {
+    const char *field;        /* the form field name */
+    const char *filename;     /* as sent, not sanitized ("" for an empty file input) */
+    const char *content_type; /* the part's Content-Type header, NULL when absent */
+    const char *mimetype;     /* content_type's media type, lowercased; "" when absent */
+    vial_multidict headers;   /* the part's headers (case-insensitive) */
+    size_t size;              /* bytes */
+    const char *data;         /* in memory: the bytes (NUL-terminated); NULL when on disk */
+    const char *path;         /* on disk: the temp file (mode 0600); NULL when in memory */
+} vial_file;
+
+/* The files of a request (request.files): every part with a filename, in order. */
+typedef struct vial_files {
+    vial_file **items;
+    size_t len;
+} vial_files;
+
+/* The first file of field (request.files.get), or NULL. */
+vial_file *vial_files_get(const vial_files *files, const char *field);
+/* Every file of field, in order, allocated in arena a. */
+vial_files vial_files_getlist(const vial_files *files, const char *field, vial_arena *a);
+/* Writes the file's bytes to path (FileStorage.save): created or truncated, mode 0666 & ~umask. */
+int vial_file_save(const vial_file *file, const char *path);
+/* The file's bytes in memory (read from disk into arena a when needed); NULL on error. */
+const char *vial_file_bytes(const vial_file *file, vial_arena *a);
+
+/* Parses a multipart/form-data body pulled from read(ctx) with the given
+ * boundary: fields appended to form (initialized), file parts to files
+ * (zeroed or from an earlier call). The body is read to its end. A broken
+ * body returns -1 with err (400; 413 over a limit; 500 when no temp file
+ * can be written), may leave the rest of the body unread, and leaves form
+ * and files EMPTY as Werkzeug does (it answers with an empty form where we
+ * report the error). */
+int vial_parse_multipart(vial_arena *a, const char *boundary, size_t boundary_len, vial_read_fn read, void *ctx,
+                         const vial_form_limits *lim, vial_multidict *form, vial_files *files, vial_form_error *err);
+/* Werkzeug's form parser: picks urlencoded or multipart from the Content-Type
+ * header's raw bytes (NULL/empty allowed; the media type compared without
+ * case). Returns 1 without reading when the body is not a form, 0 when
+ * parsed, -1 with err (form and files left empty). */
+int vial_parse_form(vial_arena *a, const char *content_type, size_t ct_len, vial_read_fn read, void *ctx,
+                    const vial_form_limits *lim, vial_multidict *form, vial_files *files, vial_form_error *err);
+
+/* Parses a Cookie header as Werkzeug does (';' only, quoted values, octal
+ * escapes, UTF-8 errors='replace', duplicates kept); appends to out. */
+int vial_parse_cookie(vial_arena *a, const char *header, size_t n, vial_multidict *out);
+
+/* Options for vial_dump_cookie; zero means Werkzeug's default for each. */
+typedef struct vial_cookie_opts {
+    int64_t max_age;          /* seconds, when has_max_age (Max-Age, and Expires = now + max_age) */
+    bool has_max_age;
+    int64_t expires;          /* Unix time, when has_expires */
+    bool has_expires;
+    const char *expires_str;  /* an Expires value used verbatim (wins over expires) */
+    const char *path;         /* NULL: "/" */
+    bool no_path;             /* no Path attribute at all (Werkzeug's path=None) */
+    const char *domain;       /* NULL: none; port stripped, IDNA-encoded, needs a dot */
+    bool secure;
+    bool httponly;
+    bool partitioned;         /* appends "; Partitioned" and implies Secure (Werkzeug 3.1) */
+    const char *samesite;     /* NULL: none; "Strict", "Lax" or "None", any case */
+    int64_t now;              /* the clock for max_age (0: the current time); for tests */
+    size_t max_size;          /* warn (log) above this many bytes: 0 = 4093, SIZE_MAX = never */
+} vial_cookie_opts;
+
+#define VIAL_COOKIE_MAX_AGE(seconds) .max_age = (seconds), .has_max_age = true
+#define VIAL_COOKIE_EXPIRES(unix_time) .expires = (unix_time), .has_expires = true
+
+/* The Set-Cookie value Werkzeug's dump_cookie / Response.set_cookie makes,
+ * or NULL with err (bad domain or samesite, CR/LF in the key, expiry out of range). */
+char *vial_dump_cookie(vial_arena *a, const char *key, const char *value, size_t value_len,
+                       const vial_cookie_opts *opts, size_t *len_out, vial_form_error *err);
+/* The Set-Cookie value of Response.delete_cookie (expired, Max-Age=0). */
+char *vial_dump_delete_cookie(vial_arena *a, const char *key, const vial_cookie_opts *opts, size_t *len_out,
+                              vial_form_error *err);
+
+#define VIAL_SECURE_FILENAME_WINDOWS 0x01 /* also as on Windows: '\\' separates, CON/NUL/... get a '_' */
+/* Werkzeug's secure_filename: NFKD to ASCII, spaces to '_', only [A-Za-z0-9_.-], no leading/trailing '.' or '_'. */
+char *vial_secure_filename_in(vial_arena *a, const char *filename, size_t n, int flags);
+
+/* Python's bytes.decode(charset, "replace") for utf-8, ascii, latin-1 and
+ * cp1252 (and their aliases); appends UTF-8 to out. -1 for another charset. */
+int vial_decode_charset(vial_buf *out, const char *charset, const char *s, size_t n);
+
+/* ---- the request's forms and cookies (request.args, form, files, cookies) ---- */
+
+/* request.args: the query string, parsed once. */
+const vial_multidict *vial_args(vial_req *rq);
+/* request.args.get(key): the first value, or NULL. */
+const char *vial_arg(vial_req *rq, const char *key);
+/* request.args.getlist(key). */
+vial_strs vial_arg_list(vial_req *rq, const char *key);
+/* request.form: urlencoded or multipart fields (413 over the limits, 400 for a broken body). */
+const vial_multidict *vial_form_all(vial_req *rq);
+/* request.form.get(key), or NULL. */
+const char *vial_form(vial_req *rq, const char *key);
+/* request.form.getlist(key). */
+vial_strs vial_form_list(vial_req *rq, const char *key);
+/* request.files: every uploaded file. */
+const vial_files *vial_files_all(vial_req *rq);
+/* request.files.get(field), or NULL. */
+vial_file *vial_file_get(vial_req *rq, const char *field);
+/* request.files.getlist(field). */
+vial_files vial_file_list(vial_req *rq, const char *field);
+/* werkzeug.utils.secure_filename, in the request's arena ("" when nothing is left). */
+const char *vial_secure_filename(vial_req *rq, const char *filename);
+/* request.cookies. */
+const vial_multidict *vial_cookies(vial_req *rq);
+/* request.cookies.get(name), or NULL. */
+const char *vial_cookie(vial_req *rq, const char *name);
+
+#define VIAL_UNSET_TIME INT64_MIN
+#if defined(__GNUC__)
+#define VIAL__OVERRIDES_BEGIN                                                                                  \
+    _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wpragmas\"")                          \
+        _Pragma("GCC diagnostic ignored \"-Woverride-init\"")                                                \
+            _Pragma("GCC diagnostic ignored \"-Winitializer-overrides\"")
+#define VIAL__OVERRIDES_END _Pragma("GCC diagnostic pop")
+#else
+#define VIAL__OVERRIDES_BEGIN
+#define VIAL__OVERRIDES_END
+#endif
+/* response.set_cookie(name, value, max_age=..., httponly=...): options as designated initializers,
+ * e.g. vial_set_cookie(rs, "username", "xiaoming", .max_age = 3600, .httponly = true). */
+#define vial_set_cookie(rs, name, value, ...)                                                                    \
+    (__extension__({                                                                                           \
+        VIAL__OVERRIDES_BEGIN int vial__rc = vial_set_cookie_with(                                             \
+            (rs), (name), (value),                                                                             \
+            &(vial_cookie_opts){.max_age = VIAL_UNSET_TIME, .expires = VIAL_UNSET_TIME, __VA_ARGS__});         \
+        VIAL__OVERRIDES_END vial__rc;                                                                          \
+    }))
+/* response.delete_cookie(name, path=..., domain=...). */
+#define vial_delete_cookie(rs, name, ...)                                                                        \
+    (__extension__({                                                                                           \
+        VIAL__OVERRIDES_BEGIN int vial__rc = vial_delete_cookie_with(                                          \
+            (rs), (name), &(vial_cookie_opts){.max_age = VIAL_UNSET_TIME, .expires = VIAL_UNSET_TIME, __VA_ARGS__}); \
+        VIAL__OVERRIDES_END vial__rc;                                                                          \
+    }))
+/* set_cookie with an options struct (max_age/expires VIAL_UNSET_TIME, or has_max_age/has_expires). */
+int vial_set_cookie_with(vial_res *rs, const char *name, const char *value, const vial_cookie_opts *opts);
+/* delete_cookie with an options struct. */
+int vial_delete_cookie_with(vial_res *rs, const char *name, const vial_cookie_opts *opts);
+
 /* ==== end section: forms and cookies ==== */
 
 /* ==== section: session, signing and passwords (src/session) ==== */
+
+/* Constant-time comparison (hmac.compare_digest): true when both hold the
+ * same bytes; the time taken depends only on the lengths. */
+bool vial_compare_digest(const void *a, size_t a_len, const void *b, size_t b_len);
+
+/* ---- Signing, as itsdangerous does it ----
+ *
+ * Tokens for password-reset links and the like:
+ *
+ *   char *t = vial_sign(a, secret, "reset", vial_pack_in(a, "{s:i}", "uid", 42));
+ *   vial_value *v = vial_unsign(a, secret, "reset", t, 3600, &status);   // NULL when bad or older than 1 h
+ *
+ * vial_sign is URLSafeTimedSerializer(secret, salt).dumps(value): a Python app
+ * with the same secret and salt reads our tokens and we read its. */
+
+/* Why a token or cookie was not accepted (itsdangerous' exceptions). */
+typedef enum vial_sign_status {
+    VIAL_SIGN_OK = 0,
+    VIAL_SIGN_NO_KEY,         /* no secret key (sessions: Flask's "no secret key was set") */
+    VIAL_SIGN_BAD_SIGNATURE,  /* no signature, or not made by any of the keys (BadSignature) */
+    VIAL_SIGN_BAD_TIMESTAMP,  /* signed, but the timestamp is missing or malformed (BadTimeSignature) */
+    VIAL_SIGN_EXPIRED,        /* signed, but older than max_age or from the future (SignatureExpired) */
+    VIAL_SIGN_BAD_PAYLOAD,    /* signed, but the payload does not decode (BadPayload) */
+    VIAL_SIGN_TOO_LARGE,      /* the decoded payload is over VIAL_SIGN_MAX_PAYLOAD */
+    VIAL_SIGN_UNSERIALIZABLE, /* encoding: a value the format cannot carry (TypeError in Python) */
+    VIAL_SIGN_BAD_CONFIG,     /* unknown digest or key derivation, separator in the base64 alphabet */
+    VIAL_SIGN_NO_MEMORY,
+} vial_sign_status;
+
+/* A decompressed payload larger than this is refused (zlib bombs). */
+#define VIAL_SIGN_MAX_PAYLOAD (1024 * 1024)
+
+/* A one-line English description of a status ("signature does not match"). */
+const char *vial_sign_strerror(vial_sign_status status);
+
+/* How the signing key is derived from a secret key and the salt. */
+enum {
+    VIAL_KEY_DERIVATION_DJANGO_CONCAT = 0, /* digest(salt + "signer" + secret): itsdangerous' default */
+    VIAL_KEY_DERIVATION_CONCAT,            /* digest(salt + secret) */
+    VIAL_KEY_DERIVATION_HMAC,              /* HMAC(secret, salt): what Flask's session uses */
+    VIAL_KEY_DERIVATION_NONE,              /* the secret itself */
+};
+
+/* Settings of an itsdangerous Signer / Serializer; zero means the default. */
+typedef struct vial_signer {
+    const vial_str *keys;  /* keys[0] signs; every key verifies (SECRET_KEY, then SECRET_KEY_FALLBACKS).
+                              Note: itsdangerous lists keys oldest first; this is newest first. */
+    size_t nkeys;
+    vial_str salt;         /* .ptr NULL: "itsdangerous" for serializers, "itsdangerous.Signer" for signers */
+    char sep;              /* 0: '.'; never a base64 character */
+    int key_derivation;    /* VIAL_KEY_DERIVATION_*; default django-concat */
+    const char *digest;    /* hashlib name; NULL: "sha1" */
+} vial_signer;
+
+/* Signer.sign: value + sep + signature, in *token (arena memory). */
+vial_sign_status vial_signer_sign(vial_arena *a, const vial_signer *s, const void *value, size_t len, vial_str *token);
+/* TimestampSigner.sign at time now (seconds since the epoch). */
+vial_sign_status vial_signer_sign_timed(vial_arena *a, const vial_signer *s, const void *value, size_t len,
+                                        int64_t now, vial_str *token);
+/* Signer.unsign: on success *value points at the signed bytes inside token. */
+vial_sign_status vial_signer_unsign(const vial_signer *s, const char *token, size_t len, vial_str *value);
+/* TimestampSigner.unsign(max_age) at time now (max_age < 0: no limit); *signed_at may be NULL. */
+vial_sign_status vial_signer_unsign_timed(const vial_signer *s, const char *token, size_t len, int64_t max_age,
+                                          int64_t now, vial_str *value, int64_t *signed_at);
+
+/* URLSafeTimedSerializer.dumps: value as compact JSON (insertion order, UTF-8
+ * as is), zlib-compressed when shorter, signed with a timestamp. Tuples are
+ * written as arrays; bytes, UUIDs and datetimes are VIAL_SIGN_UNSERIALIZABLE. */
+vial_sign_status vial_serializer_dumps(vial_arena *a, const vial_signer *s, const vial_value *value, int64_t now,
+                                       vial_str *token);
+/* URLSafeTimedSerializer.loads(token, max_age) at time now; *signed_at may be NULL. */
+vial_sign_status vial_serializer_loads(vial_arena *a, const vial_signer *s, const char *token, size_t len,
+                                       int64_t max_age, int64_t now, vial_value **value, int64_t *signed_at);
+/* URLSafeTimedSerializer(secret, salt).dumps(value) now; NULL when secret is empty or value unserializable. */
+char *vial_sign(vial_arena *a, const char *secret, const char *salt, const vial_value *value);
+/* URLSafeTimedSerializer(secret, salt).loads(token, max_age) now; NULL with *status (may be NULL) on failure. */
+vial_value *vial_unsign(vial_arena *a, const char *secret, const char *salt, const char *token, int64_t max_age,
+                        vial_sign_status *status);
+
+/* ---- Flask's tagged JSON: Python types inside vial_value ----
+ *
+ * Session values may hold what Flask's TaggedJSONSerializer carries: a value's
+ * tag field says which Python type it stands for, so a cookie written by Flask
+ * reads back and is written again unchanged. Markup is a string with
+ * VIAL_FLAG_SAFE. */
+#define VIAL_TAG_TUPLE 0x0501    /* array: Python tuple, written {" t": [...]} */
+#define VIAL_TAG_BYTES 0x0502    /* string of raw bytes: Python bytes, {" b": base64} */
+#define VIAL_TAG_UUID 0x0503     /* string "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx": uuid.UUID, {" u": hex} */
+#define VIAL_TAG_DATETIME 0x0504 /* int, seconds since the epoch (UTC): datetime, {" d": HTTP date} */
+#define VIAL_TAG_DATE 0x0505     /* int, seconds since the epoch: datetime.date, written as an untagged
+                                    HTTP date string at midnight (Flask reads it back as a string) */
+#define VIAL_TAG_BIGINT 0x0506   /* string of decimal digits: a Python int beyond int64 */
+
+/* An empty tuple. */
+vial_value *vial_new_tuple(vial_arena *a);
+/* A bytes value (n raw bytes, copied). */
+vial_value *vial_new_bytes(vial_arena *a, const void *bytes, size_t n);
+/* A UUID from its 32-hex or dashed text (any case); NULL when text is not one. */
+vial_value *vial_new_uuid(vial_arena *a, const char *text);
+/* A datetime at t seconds since the epoch (UTC). */
+vial_value *vial_new_datetime(vial_arena *a, int64_t t);
+/* TaggedJSONSerializer.dumps: compact, keys sorted, ASCII only; NULL with err on a value it cannot carry. */
+char *vial_tagged_json_dumps(vial_arena *a, const vial_value *v, size_t *len, vial_json_error *err);
+/* TaggedJSONSerializer.loads: Python's json dialect, tags turned back into tagged values. */
+vial_value *vial_tagged_json_loads(vial_arena *a, const char *text, size_t len, vial_json_error *err);
+
+/* ---- Flask session cookies ----
+ *
+ * The value of Flask's "session" cookie: URLSafeTimedSerializer with salt
+ * "cookie-session", HMAC-SHA1 key derivation and tagged JSON. keys[0] is
+ * SECRET_KEY (signs), the rest SECRET_KEY_FALLBACKS (still read). */
+#define VIAL_SESSION_SALT "cookie-session"
+#define VIAL_SESSION_LIFETIME_DEFAULT 2678400 /* PERMANENT_SESSION_LIFETIME: 31 days */
+#define VIAL_SESSION_NO_SECRET_KEY_MESSAGE                                                                      \
+    "The session is unavailable because no secret key was set. Set the secret_key on the application to "      \
+    "something unique and secret."
+/* The cookie value for session (an object) signed with keys[0] at time now. */
+vial_sign_status vial_session_cookie_encode(vial_arena *a, const vial_str *keys, size_t nkeys,
+                                            const vial_value *session, int64_t now, vial_str *cookie);
+/* The session object a cookie holds, read at time now with max_age (Flask passes
+ * PERMANENT_SESSION_LIFETIME). Always an object: empty unless *status (may be
+ * NULL) is VIAL_SIGN_OK, never partial. NULL only when out of memory. */
+vial_value *vial_session_cookie_decode(vial_arena *a, const vial_str *keys, size_t nkeys, const char *cookie,
+                                       size_t len, int64_t now, int64_t max_age, vial_sign_status *status);
+
+/* ---- Passwords, as Werkzeug stores them ----
+ *
+ * "method$salt$hash": scrypt:N:r:p (Werkzeug >= 3.0), pbkdf2:<digest>:<iterations>
+ * (all versions), and on reading also Werkzeug 2.2's legacy forms (plain,
+ * salted HMAC, unsalted digest). */
+#define VIAL_PASSWORD_DEFAULT_METHOD "scrypt:32768:8:1" /* current Werkzeug's default */
+#define VIAL_PASSWORD_SALT_LENGTH 16
+#define VIAL_PBKDF2_DEFAULT_ITERATIONS 1000000  /* generating "pbkdf2:<digest>" (Werkzeug 3.1) */
+#define VIAL_PBKDF2_LEGACY_ITERATIONS 260000    /* checking "pbkdf2:<digest>$..." without a count (Werkzeug 2.2) */
+#define VIAL_PBKDF2_MAX_ITERATIONS 100000000    /* more is refused rather than run for minutes */
+#define VIAL_SCRYPT_MAX_MEMORY (256u << 20)     /* scrypt parameters needing more memory are refused */
+
+/* What went wrong, for functions that can fail. */
+typedef struct vial_password_error {
+    char message[160];
+} vial_password_error;
+
+/* Options of vial_generate_password_hash_ex; zero means the default. */
+typedef struct vial_password_options {
+    const char *method;         /* NULL: VIAL_PASSWORD_DEFAULT_METHOD */
+    int salt_length;            /* 0: VIAL_PASSWORD_SALT_LENGTH */
+    const char *salt;           /* NULL: random from the OS (tests pass a fixed one) */
+    unsigned pbkdf2_iterations; /* count for a method "pbkdf2:<digest>"; 0: VIAL_PBKDF2_DEFAULT_ITERATIONS */
+} vial_password_options;
+
+/* generate_password_hash(password, method) (method NULL: the default); NULL on a bad method (logged). */
+char *vial_generate_password_hash(vial_arena *a, const char *password, const char *method);
+/* generate_password_hash with every option; NULL with err filled on failure. */
+char *vial_generate_password_hash_ex(vial_arena *a, const char *password, size_t password_len,
+                                     const vial_password_options *opts, vial_password_error *err);
+/* check_password_hash(pwhash, password): false on mismatch or a malformed hash (logged). */
+bool vial_check_password_hash(const char *pwhash, const char *password);
+/* check_password_hash: 1 match, 0 mismatch, -1 where Werkzeug raises (err filled). */
+int vial_check_password_hash_ex(const char *pwhash, size_t pwhash_len, const char *password, size_t password_len,
+                                vial_password_error *err);
 
 /* ==== end section: session ==== */
 

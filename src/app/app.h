@@ -84,6 +84,13 @@ typedef struct app_extension {
     void *data;
 } app_extension;
 
+/* Started in every worker after fork (database pools), stopped when it exits. */
+typedef struct app_worker_hook {
+    int (*start)(vial_app *app, int worker_index, void *data);
+    void (*stop)(vial_app *app, int worker_index, void *data);
+    void *data;
+} app_worker_hook;
+
 struct vial_app {
     char *name;
     vial_arena *arena; /* app lifetime */
@@ -113,6 +120,8 @@ struct vial_app {
     void *extensions[16];  /* session, templates, db: owned by their layers */
     app_extension ext[8];
     size_t extension_count;
+    app_worker_hook worker_hooks[8];
+    size_t worker_hook_count;
     const char *last_error;
 };
 
@@ -182,7 +191,7 @@ void app_maybe_gzip(vial_req *rq, vial_res *rs);
 /* config.c */
 void app_config_defaults(vial_app *app);
 
-/* cli.c helpers shared with run */
-int app_run_server(vial_app *app, const char *host, int port, int workers, bool debug);
+/* run.c */
+int app_add_worker_hook(vial_app *app, const app_worker_hook *hook);
 
 #endif

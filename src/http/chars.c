@@ -19,7 +19,7 @@
 #define CLASS(c)                                                                                          \
     ((IS_TCHAR(c) ? VIAL_C_TOKEN : 0) | (((c) == '\t' || ((c) >= 0x20 && (c) != 0x7f)) ? VIAL_C_VALUE : 0) | \
      (((c) > 0x20 && (c) < 0x7f && (c) != '#') ? VIAL_C_TARGET : 0) | (IS_HOSTCHAR(c) ? VIAL_C_HOST : 0) |  \
-     (IS_HEXCHAR(c) ? VIAL_C_HEX : 0))
+     (IS_HEXCHAR(c) ? VIAL_C_HEX : 0) | (IS_HOSTCHAR(c) && (c) != '%' ? VIAL_C_REGNAME : 0))
 #define ROW(b)                                                                                                     \
     CLASS(b), CLASS(b + 1), CLASS(b + 2), CLASS(b + 3), CLASS(b + 4), CLASS(b + 5), CLASS(b + 6), CLASS(b + 7), \
         CLASS(b + 8), CLASS(b + 9), CLASS(b + 10), CLASS(b + 11), CLASS(b + 12), CLASS(b + 13), CLASS(b + 14),  \

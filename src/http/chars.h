@@ -9,6 +9,7 @@ enum {
     VIAL_C_TARGET = 4, /* visible ASCII except '#': request-target */
     VIAL_C_HOST = 8,   /* unreserved, sub-delims, '%': reg-name (RFC 3986 3.2.2) */
     VIAL_C_HEX = 16,   /* HEXDIG, either case */
+    VIAL_C_REGNAME = 32, /* VIAL_C_HOST without '%' */
 };
 
 extern const unsigned char vial_http_char_class[256];

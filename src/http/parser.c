@@ -1,13 +1,15 @@
 /* parser.c - the HTTP/1.1 request head parser (RFC 9112 sections 2-3, 5-7).
  *
- * Two steps. The scan looks only at bytes it has not seen before (from
- * prev_len - 3, so a CRLFCRLF split across reads is still found) for the
- * CRLFCRLF that ends the head, rejecting a bare CR or LF on sight; while the
- * head is incomplete it checks the limits the bytes already prove broken
- * (request line, head size, field count), so a slow or hostile client is
- * answered before it has sent everything. The parse then walks the complete
- * head once, strings pointing into the caller's buffer, and every loop stops
- * at the CR that ends its line, so no loop needs a bounds check.
+ * A first call (no earlier bytes of this head) parses at once, up to the
+ * last LF in the buffer: every loop stops at the CR or LF that ends its line,
+ * so no loop needs a bounds check, and a head that arrived in one read - the
+ * common case - is read exactly once. When the head goes on past that LF, or
+ * on later calls (prev_len), a scan looks only at the bytes not seen before
+ * (from prev_len - 3, so a CRLFCRLF split across reads is still found) for the
+ * end of the head, rejecting a bare CR or LF on sight, and the head is parsed
+ * when it is complete. While it is incomplete, the limits the bytes already
+ * prove broken (request line, head size, field count) are answered at once,
+ * so a slow or hostile client cannot make us wait for the rest.
  *
  * Strictness, decided here and tested in tests/unit/test_http_parser.c:
  *  - Up to max_request_line bytes of empty lines (CRLF) before the request
@@ -46,6 +48,7 @@
 #define C_TARGET VIAL_C_TARGET
 #define C_HOST VIAL_C_HOST
 #define C_HEX VIAL_C_HEX
+#define C_REGNAME VIAL_C_REGNAME
 
 /* The first CR or LF in [p, end), or end. */
 static const char *find_line_char(const char *p, const char *end) {
@@ -103,13 +106,30 @@ static const char *skip_target(const char *p, const char *end) {
     return p;
 }
 
-/* Case-insensitive compare of a token with a lower-case literal. OR-ing 0x20
- * folds only 'A'-'Z' onto letters among token characters, and leaves '-' and
- * digits alone, so it is exact here. */
-static bool token_is(const char *s, const char *lower, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if ((char)(s[i] | 0x20) != lower[i]) return false;
-    return true;
+static inline uint64_t load8(const char *s) {
+    uint64_t v;
+    memcpy(&v, s, 8);
+    return v;
+}
+
+static inline uint32_t load4(const char *s) {
+    uint32_t v;
+    memcpy(&v, s, 4);
+    return v;
+}
+
+/* Case-insensitive compare of n >= 4 bytes with a literal of lower-case
+ * letters, digits and '-', by (overlapping) word loads inside s[0..n).
+ * OR-ing 0x20 folds only 'A'-'Z' onto letters; what else it could fold onto
+ * '-' or a digit is a control character, which neither a token nor a field
+ * value may contain, so the compare is exact. */
+static inline bool eq_fold(const char *s, const char *lower, size_t n) {
+    if (n >= 8) {
+        for (size_t i = 0; i + 8 < n; i += 8)
+            if ((load8(s + i) | 0x2020202020202020ull) != load8(lower + i)) return false;
+        return (load8(s + n - 8) | 0x2020202020202020ull) == load8(lower + n - 8);
+    }
+    return (load4(s) | 0x20202020u) == load4(lower) && (load4(s + n - 4) | 0x20202020u) == load4(lower + n - 4);
 }
 
 static bool ows(char c) { return c == ' ' || c == '\t'; }
@@ -134,28 +154,29 @@ static int for_each_element(const char *s, size_t n, int (*each)(const char *, s
 
 /* uri-host [":" port] (RFC 3986 3.2.2-3.2.3); IP-literals are checked for
  * their character set, not their address syntax. require_port: 1*DIGIT port
- * required (CONNECT). */
+ * required (CONNECT). s[n] must exist and be none of the characters a host
+ * may contain (a field value is followed by OWS or CR, a target's authority
+ * by '/', '?' or SP), so the loops stop there by themselves. */
 static bool host_ok(const char *s, size_t n, bool require_port) {
     const char *p = s, *end = s + n;
-    if (p < end && *p == '[') {
+    if (*p == '[' && n) {
         p++;
-        while (p < end && *p != ']' && ((CLS(p) & C_HEX) || *p == ':' || *p == '.' || (CLS(p) & C_HOST))) p++;
-        if (p == end || *p != ']' || p == s + 1) return false;
+        while ((CLS(p) & (C_HOST | C_HEX)) || *p == ':') p++;
+        if (p >= end || *p != ']' || p == s + 1) return false;
         p++;
     } else {
-        while (p < end && (CLS(p) & C_HOST)) {
-            if (*p == '%') {
-                if (end - p < 3 || !(CLS(p + 1) & C_HEX) || !(CLS(p + 2) & C_HEX)) return false;
-                p += 2;
-            }
-            p++;
+        for (;;) {
+            while (CLS(p) & C_REGNAME) p++;
+            if (*p != '%' || p >= end) break;
+            if (end - p < 3 || !(CLS(p + 1) & C_HEX) || !(CLS(p + 2) & C_HEX)) return false;
+            p += 3;
         }
     }
     if (p == end) return !require_port;
-    if (*p != ':') return false;
+    if (p > end || *p != ':') return false;
     p++;
     if (require_port && p == end) return false;
-    while (p < end && IS_DIGIT(*p)) p++;
+    while (IS_DIGIT(*p)) p++;
     return p == end;
 }
 
@@ -196,7 +217,7 @@ static int te_element(const char *e, size_t n, void *ctx) {
     head_state *st = ctx;
     if (n == 0) return -400;               /* ", chunked": ambiguous, reject */
     if (st->te_last_chunked) return -400;  /* chunked must be the final coding, once */
-    if (n == 7 && token_is(e, "chunked", 7))
+    if (n == 7 && eq_fold(e, "chunked", 7))
         st->te_last_chunked = true;
     else
         st->te_other = true;
@@ -205,15 +226,15 @@ static int te_element(const char *e, size_t n, void *ctx) {
 
 static int connection_element(const char *e, size_t n, void *ctx) {
     head_state *st = ctx;
-    if (n == 5 && token_is(e, "close", 5)) st->conn_close = true;
-    if (n == 10 && token_is(e, "keep-alive", 10)) st->conn_keep_alive = true;
+    if (n == 5 && eq_fold(e, "close", 5)) st->conn_close = true;
+    if (n == 10 && eq_fold(e, "keep-alive", 10)) st->conn_keep_alive = true;
     return 0;
 }
 
 static int expect_element(const char *e, size_t n, void *ctx) {
     head_state *st = ctx;
     if (n == 0) return 0;
-    if (n == 12 && token_is(e, "100-continue", 12))
+    if (n == 12 && eq_fold(e, "100-continue", 12))
         st->expect_continue = true;
     else
         st->expect_other = true;
@@ -239,25 +260,32 @@ static int special_field(head_state *st, vial_http_request *req, const char *nam
                          const char *value, size_t value_len) {
     switch (name_len) {
     case 4:
-        if (!token_is(name, "host", 4)) return 0;
+        if (!eq_fold(name, "host", 4)) return 0;
         if (st->host_seen || !host_ok(value, value_len, false)) return -400;
         st->host_seen = true;
         req->host = (vial_str){value, value_len};
         return 0;
     case 6:
-        if (!token_is(name, "expect", 6)) return 0;
+        if (!eq_fold(name, "expect", 6)) return 0;
         return for_each_element(value, value_len, expect_element, st);
     case 10:
-        if (!token_is(name, "connection", 10)) return 0;
-        return for_each_element(value, value_len, connection_element, st);
+        if (!eq_fold(name, "connection", 10)) return 0;
+        /* the usual single values first, then the list */
+        if (value_len == 10 && eq_fold(value, "keep-alive", 10))
+            st->conn_keep_alive = true;
+        else if (value_len == 5 && eq_fold(value, "close", 5))
+            st->conn_close = true;
+        else
+            return for_each_element(value, value_len, connection_element, st);
+        return 0;
     case 14:
-        if (!token_is(name, "content-length", 14)) return 0;
+        if (!eq_fold(name, "content-length", 14)) return 0;
         if (st->length_seen) return -400;
         st->length_seen = true;
         req->content_length = parse_content_length(value, value_len);
         return req->content_length < 0 ? -400 : 0;
     case 17:
-        if (!token_is(name, "transfer-encoding", 17)) return 0;
+        if (!eq_fold(name, "transfer-encoding", 17)) return 0;
         st->te_seen = true;
         return for_each_element(value, value_len, te_element, st);
     default:
@@ -319,9 +347,12 @@ static int parse_target(vial_http_request *req, vial_str *authority) {
     return 0;
 }
 
-/* Parses the complete head buf[start, end), which ends in CRLFCRLF. */
-static ssize_t parse_head(const char *buf, size_t start, size_t end, vial_http_request *req, vial_http_header *headers, size_t max_fields) {
-    const char *p = buf + start, *head_end = buf + end;
+/* Parses the head from buf[start], reading no further than limit, which
+ * is just past an LF (so every loop meets a CR or LF before it). Returns the
+ * head's length (> 0), -status, or 0 when the head goes on past limit. */
+static ssize_t parse_head(const char *buf, size_t start, size_t limit, const vial_http_limits *lim,
+                          vial_http_request *req, vial_http_header *headers, size_t max_fields) {
+    const char *p = buf + start, *head = buf + start, *end = buf + limit;
 
     /* request-line = method SP request-target SP HTTP-version CRLF */
     const char *method = p;
@@ -330,11 +361,12 @@ static ssize_t parse_head(const char *buf, size_t start, size_t end, vial_http_r
     req->method = (vial_str){method, (size_t)(p - method)};
     req->method_bit = method_bit(method, req->method.len);
     const char *target = ++p;
-    p = skip_target(p, head_end);
+    p = skip_target(p, end);
     if (p == target || *p != ' ') return -400;
     req->target = (vial_str){target, (size_t)(p - target)};
     p++;
-    if (head_end - p < 10 || memcmp(p, "HTTP/", 5) != 0 || !IS_DIGIT(p[5]) || p[6] != '.' || !IS_DIGIT(p[7]) ||
+    if ((size_t)(p + 8 - method) > lim->max_request_line) return -414;
+    if (end - p < 10 || memcmp(p, "HTTP/", 5) != 0 || !IS_DIGIT(p[5]) || p[6] != '.' || !IS_DIGIT(p[7]) ||
         p[8] != '\r' || p[9] != '\n')
         return -400;
     if (p[5] != '1' || (p[7] != '0' && p[7] != '1')) return -505;
@@ -351,6 +383,7 @@ static ssize_t parse_head(const char *buf, size_t start, size_t end, vial_http_r
     req->content_length = -1;
     size_t count = 0;
     for (;;) {
+        if (p == end) return 0; /* the caller checks the size of an incomplete head */
         if (*p == '\r') {
             if (p[1] != '\n') return -400;
             p += 2;
@@ -361,9 +394,10 @@ static ssize_t parse_head(const char *buf, size_t start, size_t end, vial_http_r
         if (p == name || *p != ':') return -400;
         size_t name_len = (size_t)(p - name);
         p++;
-        while (*p == ' ' || *p == '\t') p++;
+        p += *p == ' '; /* the usual single SP */
+        while (ows(*p)) p++;
         const char *value = p;
-        p = skip_value(p, head_end);
+        p = skip_value(p, end);
         if (*p != '\r' || p[1] != '\n') return -400;
         const char *value_end = p;
         while (value_end > value && ows(value_end[-1])) value_end--;
@@ -378,6 +412,7 @@ static ssize_t parse_head(const char *buf, size_t start, size_t end, vial_http_r
             if (rc) return rc;
         }
     }
+    if ((size_t)(p - head) > lim->max_header_bytes) return -431;
     req->headers = headers;
     req->header_count = count;
 
@@ -399,7 +434,8 @@ static ssize_t parse_head(const char *buf, size_t start, size_t end, vial_http_r
     return (ssize_t)(p - buf);
 }
 
-/* Limits the bytes of an incomplete head already break. */
+/* Limits the bytes of an incomplete head already break, and a bare CR in
+ * its unfinished last line (where the parse did not look). */
 static ssize_t check_partial(const char *buf, size_t start, size_t len, const vial_http_limits *lim,
                              size_t max_fields) {
     size_t have = len - start;
@@ -408,14 +444,21 @@ static ssize_t check_partial(const char *buf, size_t start, size_t len, const vi
     if (have >= lim->max_header_bytes) return -431;
     /* Count complete lines; the request line is the first. */
     size_t lines = 0;
-    const char *p = buf + start, *end = buf + len, *last = NULL;
+    const char *p = buf + start, *end = buf + len, *last = buf + start;
     while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
         last = ++p;
         if (++lines > max_fields + 1) return -431;
     }
     /* A field line has begun after the last allowed one. */
     if (lines == max_fields + 1 && last < end && *last != '\r') return -431;
+    /* The unfinished line holds no LF; a CR there may only be its last byte. */
+    const char *cr = memchr(last, '\r', (size_t)(end - last));
+    if (cr && cr + 1 < end) return -400;
     return 0;
+}
+
+static const char *last_lf(const char *s, size_t n) {
+    return memrchr(s, '\n', n);
 }
 
 ssize_t vial_http_parse_request(const char *buf, size_t len, size_t prev_len, const vial_http_limits *lim,
@@ -430,8 +473,19 @@ ssize_t vial_http_parse_request(const char *buf, size_t len, size_t prev_len, co
         start += 2;
         if (start > lim->max_request_line) return -400;
     }
+    if (len == start) return 0;
 
-    /* Look for CRLFCRLF in the bytes not seen before. */
+    if (prev_len <= start) {
+        /* Nothing of this head seen before: parse what has arrived. */
+        const char *lf = last_lf(buf + start, len - start);
+        if (lf) {
+            ssize_t rc = parse_head(buf, start, (size_t)(lf + 1 - buf), lim, req, headers, max_fields);
+            if (rc != 0) return rc;
+        }
+        return check_partial(buf, start, len, lim, max_fields);
+    }
+
+    /* Earlier bytes were seen: look for CRLFCRLF in the new ones only. */
     size_t from = prev_len > 3 ? prev_len - 3 : 0;
     if (from < start) from = start;
     const char *p = buf + from, *end = buf + len;
@@ -444,17 +498,12 @@ ssize_t vial_http_parse_request(const char *buf, size_t len, size_t prev_len, co
             continue;
         }
         size_t i = (size_t)(p - buf);
-        if (i == 0 || p[-1] != '\r') return -400; /* bare LF */
+        if (i == start || p[-1] != '\r') return -400; /* bare LF */
         if (i >= start + 3 && p[-2] == '\n') {
-            size_t head_end = i + 1;
-            /* The request line's own length decides 414 before the head size. */
-            const char *line_end = memchr(buf + start, '\r', head_end - start);
-            if ((size_t)(line_end - (buf + start)) > lim->max_request_line) return -414;
-            if (head_end - start > lim->max_header_bytes) return -431;
-            return parse_head(buf, start, head_end, req, headers, max_fields);
+            ssize_t rc = parse_head(buf, start, i + 1, lim, req, headers, max_fields);
+            return rc != 0 ? rc : -400; /* 0 cannot happen: the empty line is there */
         }
         p++;
     }
-    if (len == start) return 0;
     return check_partial(buf, start, len, lim, max_fields);
 }

@@ -22,14 +22,26 @@ typedef struct vial_http_limits {
 #define VIAL_HTTP_LIMITS_DEFAULT ((vial_http_limits){8192, 16384, 100})
 
 /* Parses a request head from buf[0..len).
- *   > 0  complete: the head's length in bytes (through the empty line); *req
- *        is filled, its headers stored in headers[0..headers_cap).
- *   0    incomplete: call again when more bytes arrive, with prev_len = len.
- *   < 0  invalid: -status to answer before closing (400, 414, 431, 501, 505).
+ *   > 0  complete: the head's length in bytes (through the empty line, and
+ *        counting any empty lines before the request line); *req is filled,
+ *        its headers stored in headers[0..headers_cap).
+ *   0    incomplete: call again when more bytes arrive, with prev_len = len
+ *        (the same buffer, grown; prev_len 0 or > len starts over).
+ *   < 0  invalid: -status to answer before closing (400, 414, 417, 431, 501,
+ *        505); *req is then partly filled and must not be used.
  * A request with both Content-Length and Transfer-Encoding, duplicate or
  * invalid Content-Length, a Transfer-Encoding other than chunked (last), bare
  * CR or LF, obs-fold, control characters, whitespace before a colon, or no
- * Host on HTTP/1.1 is 400. */
+ * Host on HTTP/1.1 is 400; a coding before chunked is 501; an Expect other
+ * than 100-continue is 417; HTTP/1.x other than 1.0/1.1 and HTTP/2+ are 505.
+ * Limits: a request line over max_request_line bytes (CRLF excluded) is 414,
+ * a head over max_header_bytes (empty lines before the request line
+ * excluded) or with more than min(max_headers, headers_cap) fields is 431,
+ * answered as soon as the bytes received prove it.
+ * Strings point into buf, except path "/" for an absolute-form target without
+ * a path and host "" when there is no Host (both static). Header values are
+ * OWS-trimmed; path and query keep their percent-encoding. The full list of
+ * decisions is at the top of parser.c. */
 ssize_t vial_http_parse_request(const char *buf, size_t len, size_t prev_len, const vial_http_limits *lim,
                                 vial_http_request *req, vial_http_header *headers, size_t headers_cap);
 
@@ -43,13 +55,16 @@ typedef struct vial_chunked_decoder {
 
 /* Decodes buf[0..*len) in place: the decoded body bytes are moved to the
  * front and *len becomes their count; call again with the next bytes (a
- * partial size line is remembered in the decoder state). Returns
+ * partial size line is remembered in the decoder state; start with the
+ * decoder zeroed). Returns
  *   >= 0  the body (and its trailers) ended; the value is the number of input
  *         bytes that followed it (the start of a pipelined request), left
  *         right behind the decoded data at buf[*len .. *len + value),
  *   -2    more input needed (all of buf was consumed),
- *   -1    malformed (bad chunk size, missing CRLF, oversized line or
- *         trailers): answer 400 and close. */
+ *   -1    malformed (bad chunk size, missing CRLF, a size line with its
+ *         extensions over 4 KiB, trailers over 16 KiB): answer 400 and close.
+ *         The decoder stays failed.
+ * Trailer fields are checked like header fields and dropped. */
 ssize_t vial_chunked_decode(vial_chunked_decoder *d, char *buf, size_t *len);
 
 /* The standard reason phrase for a status code, or NULL when none. */

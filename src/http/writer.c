@@ -1,7 +1,7 @@
 /* writer.c - the response head: status line, headers, framing (RFC 9112 4, 6).
  *
- * Called once per response, so it is built for the common case: one size
- * computation, one reserve, then memcpy of the fixed parts straight into the
+ * Called once per response, so it is built for the common case: one exact
+ * size computation, one reserve, then memcpy of the fixed parts straight into the
  * buffer (no printf). The framing headers are the writer's alone: the app's
  * own Content-Length, Transfer-Encoding and Connection fields are dropped
  * (except on 1xx, where the app speaks for itself, e.g. 101 Upgrade), so a
@@ -73,16 +73,6 @@ static char *put(char *w, const char *s, size_t n) {
 
 #define PUT_LIT(w, lit) put((w), (lit), sizeof(lit) - 1)
 
-static char *put_u64(char *w, uint64_t v) {
-    char tmp[20];
-    size_t n = 0;
-    do {
-        tmp[sizeof tmp - 1 - n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    return put(w, tmp + sizeof tmp - n, n);
-}
-
 int vial_http_write_head(vial_buf *out, const vial_http_response *res, int version_minor, bool keep_alive,
                          int64_t body_length, const char *server_name) {
     int status = res->status;
@@ -117,8 +107,27 @@ int vial_http_write_head(vial_buf *out, const vial_http_response *res, int versi
         }
         need += h->name.len + 2 + h->value.len + 2;
     }
-    need += sizeof "Date: \r\n" - 1 + 29 + sizeof "Server: \r\n" - 1 + server_len +
-            sizeof "Transfer-Encoding: chunked\r\n" + 20 + sizeof "Connection: keep-alive\r\n" + 2;
+    char length_digits[20];
+    size_t length_len = 0;
+    if (!informational) {
+        if (!app_date) need += sizeof "Date: \r\n" - 1 + 29;
+        if (server_len && !app_server) need += sizeof "Server: \r\n" - 1 + server_len;
+        if (has_body && body_length >= 0) {
+            uint64_t v = (uint64_t)body_length;
+            do {
+                length_digits[sizeof length_digits - 1 - length_len++] = (char)('0' + v % 10);
+                v /= 10;
+            } while (v);
+            need += sizeof "Content-Length: \r\n" - 1 + length_len;
+        } else if (has_body && version_minor >= 1) {
+            need += sizeof "Transfer-Encoding: chunked\r\n" - 1;
+        }
+        if (!alive)
+            need += sizeof "Connection: close\r\n" - 1;
+        else if (version_minor == 0)
+            need += sizeof "Connection: keep-alive\r\n" - 1;
+    }
+    need += 2;
     if (vial_buf_reserve(out, need) != 0) return -1;
 
     char *w = out->data + out->len;
@@ -151,7 +160,7 @@ int vial_http_write_head(vial_buf *out, const vial_http_response *res, int versi
         if (has_body) {
             if (body_length >= 0) {
                 w = PUT_LIT(w, "Content-Length: ");
-                w = put_u64(w, (uint64_t)body_length);
+                w = put(w, length_digits + sizeof length_digits - length_len, length_len);
                 w = PUT_LIT(w, "\r\n");
             } else if (version_minor >= 1) {
                 w = PUT_LIT(w, "Transfer-Encoding: chunked\r\n");
@@ -163,6 +172,7 @@ int vial_http_write_head(vial_buf *out, const vial_http_response *res, int versi
             w = PUT_LIT(w, "Connection: keep-alive\r\n");
     }
     w = PUT_LIT(w, "\r\n");
+    /* need was exact: the head ends where the reserve said it would */
     out->len = (size_t)(w - out->data);
     out->data[out->len] = '\0';
     return 0;

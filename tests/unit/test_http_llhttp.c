@@ -530,28 +530,31 @@ static void check_case(exp_case *c) {
                   "%s / %s: exception: we accept this", c->file, c->title);
     } else if (is_rejection(c->error_code) && exc < 0) {
         stats.rejected++;
+        /* The same bytes with the head completed by CRLFs, for when llhttp
+         * rejected bytes of a head that is not complete yet (we judge most
+         * of a head once it is complete, and always on later reads). */
+        const char *tail = len >= 3 && memcmp(in + len - 3, "\r\n\r", 3) == 0 ? "\n"
+                           : len >= 2 && memcmp(in + len - 2, "\r\n", 2) == 0 ? "\r\n"
+                           : len >= 1 && in[len - 1] == '\r'                 ? "\n\r\n"
+                                                                             : "\r\n\r\n";
+        size_t completed_len = len + strlen(tail);
+        memcpy(in + len, tail, strlen(tail));
         run(in, len, NULL, 0, c, stop, o);
         if (o->end == END_HEAD_PARTIAL) {
-            /* llhttp rejected bytes of a head that is not complete yet: complete it. */
             stats.completed++;
-            const char *tail = len >= 3 && memcmp(in + len - 3, "\r\n\r", 3) == 0 ? "\n"
-                               : len >= 2 && memcmp(in + len - 2, "\r\n", 2) == 0 ? "\r\n"
-                               : len >= 1 && in[len - 1] == '\r'                 ? "\n\r\n"
-                                                                                 : "\r\n\r\n";
-            memcpy(in + len, tail, strlen(tail));
-            len += strlen(tail);
-            run(in, len, NULL, 0, c, stop, o);
+            run(in, completed_len, NULL, 0, c, stop, o);
         }
         cr_expect(o->end == END_REJECTED, "%s / %s: llhttp rejects (code %d), we end in state %d", c->file, c->title,
                   c->error_code, o->end);
         int m = c->error_msg;
-        cr_expect(o->nmsgs == m || (o->nmsgs == m + 1 && c->msgs[m].headers_complete), "%s / %s: rejected at message %d, llhttp at %d",
-                  c->file, c->title, o->nmsgs, m);
+        cr_expect(o->nmsgs == m || (o->nmsgs == m + 1 && c->msgs[m].headers_complete),
+                  "%s / %s: rejected at message %d, llhttp at %d", c->file, c->title, o->nmsgs, m);
         /* Split feeding must reject as well, at the same message. */
         outcome *s = malloc(sizeof *s);
         for (size_t i = 1; i < len; i++) {
             size_t cut = i;
             run(in, len, &cut, 1, c, stop, s);
+            if (s->end == END_HEAD_PARTIAL) run(in, completed_len, &cut, 1, c, stop, s);
             stats.splits++;
             cr_expect(s->end == END_REJECTED && s->nmsgs == o->nmsgs, "%s / %s: split at %zu not rejected", c->file,
                       c->title, i);
@@ -676,7 +679,7 @@ Test(llhttp, request_fixtures, .timeout = 600) {
         run_file(dirbuf, names[i]);
         free(names[i]);
     }
-    cr_log_info("llhttp: %d strict cases: %d accepted and compared, %d rejected (%d after completing the head), "
+    cr_log_info("llhttp: %d strict cases: %d accepted and compared, %d rejected (%d only once the head is complete), "
                 "%d exceptions, %d with Host added, %d split runs",
                 stats.cases, stats.accepted, stats.rejected, stats.completed, stats.exceptions, stats.host_added,
                 stats.splits);
