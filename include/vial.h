@@ -727,8 +727,7 @@ typedef struct vial_router vial_router;
 /* methods value meaning "every method", like a bare Werkzeug rule without methods. */
 #define VIAL_ANY_METHOD (1u << 31)
 
-/* A user converter (Flask's app.url_map.converters["name"] = Class). Every
- * field may be left 0/NULL. */
+/* What a converter's setup sees for one placeholder, <name(args):var>. */
 typedef struct vial_converter_setup {
     const vial_value *args;   /* positional arguments of <name(...):var>, an array (maybe empty) */
     const vial_value *kwargs; /* keyword arguments, an object (maybe empty) */
@@ -738,6 +737,8 @@ typedef struct vial_converter_setup {
     char error[160];          /* out: why setup failed */
 } vial_converter_setup;
 
+/* A user converter (Flask's app.url_map.converters["name"] = Class). Every
+ * field may be left 0/NULL; the router keeps a copy. */
 typedef struct vial_converter {
     /* What the placeholder matches (PCRE2, written as for Python's re); NULL: "[^/]+". */
     const char *regex;
@@ -787,14 +788,14 @@ typedef struct vial_rule_info {
 /* Why a rule or converter was refused. */
 typedef struct vial_route_error {
     size_t position;     /* byte offset in the rule text where the problem is */
-    char message[320];   /* "rule '/a/<int(min=x):n>' at offset 3: ..." */
+    char message[512];   /* "rule '/a/<int(min=x):n>' at offset 3: ..." */
 } vial_route_error;
 
 /* A new router with the built-in converters (string, int, float, path, uuid, any, re). */
 vial_router *vial_router_new(void);
 /* Releases the router, its rules and compiled tree. */
 void vial_router_free(vial_router *r);
-/* Werkzeug's Map options (defaults: all true); set them before adding rules. */
+/* Werkzeug's Map options (defaults: all true); set them before adding rules (strict and merged slashes apply to rules added after). */
 void vial_router_set_options(vial_router *r, bool strict_slashes, bool merge_slashes, bool redirect_defaults);
 /* Registers (or replaces) a converter by name, for rules added after; -1 with err on a bad name or regex. */
 int vial_router_converter(vial_router *r, const char *name, const vial_converter *conv, vial_route_error *err);
@@ -818,12 +819,12 @@ typedef enum vial_route_status {
 /* A request as the router sees it (what Werkzeug's MapAdapter is bound to). */
 typedef struct vial_route_request {
     unsigned method;       /* one VIAL_* bit; 0 for a method no rule can name (405/404) */
-    vial_str path;         /* PATH_INFO as sent: percent-encoded, no query */
+    vial_str path;         /* PATH_INFO as sent (after script_root): percent-encoded, no query */
     bool path_decoded;     /* path is already percent-decoded UTF-8 */
     vial_str query;        /* raw query string without '?', kept on redirects */
     vial_str scheme;       /* for absolute redirect Locations: "http"/"https" (empty: "http") */
     vial_str host;         /* Host; empty: Locations are paths ("/foo/?x=1") */
-    vial_str script_root;  /* SCRIPT_NAME / APPLICATION_ROOT ("" or "/app") */
+    vial_str script_root;  /* SCRIPT_NAME ("" or "/app"): put in front of redirect Locations */
 } vial_route_request;
 
 typedef struct vial_route_match {
@@ -878,7 +879,7 @@ int vial_url_encode_query(vial_buf *out, const vial_value *values);
 unsigned vial_method_from_name(const char *name, size_t len);
 /* The name of one method bit ("GET"), or NULL. */
 const char *vial_method_name(unsigned bit);
-/* Writes the method names of bits sorted and joined by ", " ("GET, HEAD, OPTIONS"); returns the length. */
+/* Writes the method names of bits sorted and joined by ", " ("GET, HEAD, OPTIONS"); returns the length needed, as snprintf. */
 size_t vial_methods_format(char *out, size_t size, unsigned bits);
 
 /* ==== end section: routing ==== */
