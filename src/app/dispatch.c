@@ -181,7 +181,9 @@ void app_dispatch(vial_app *app, vial_exchange *ex, vial_req *rq, vial_res *rs) 
             switch (match.status) {
             case ROUTE_FOUND:
                 if (ex->req.method_bit == VIAL_OPTIONS && match.auto_options) {
-                    /* Automatic OPTIONS: 200 with Allow, as Flask's provide_automatic_options. */
+                    /* Automatic OPTIONS: 200 with Allow listing every rule that matches the path,
+                     * as Flask's provide_automatic_options. */
+                    rq->allow_bits = vial_router_allowed_methods(app->router, rq->arena, ex->req.path, false);
                     vial_set_header(rs, "Allow", app_allow_header(rq));
                     rs->http->body_kind = VIAL_BODY_BYTES;
                     break;

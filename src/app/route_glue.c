@@ -64,7 +64,12 @@ void route_lookup(vial_app *app, vial_req *rq, route_result *out) {
     vial_route_request q = {
         .method = hr->method_bit,
         .path = hr->path.len ? hr->path : VIAL_STR("/"),
-        .query = hr->query, /* no host: redirect Locations are paths, as Flask's (relative) */
+        .query = hr->query,
+        /* Werkzeug's redirects (strict slashes) carry an absolute Location. */
+        .host = hr->host,
+        .scheme = app_settings_get(app)->proxy_x_proto > 0 ? (vial_str){vial_scheme(rq), strlen(vial_scheme(rq))}
+                  : rq->ex->secure                         ? VIAL_STR("https")
+                                                           : VIAL_STR("http"),
     };
     vial_route_match m;
     if (vial_router_match(app->router, rq->arena, &q, &m) != 0) vial_abort(rq, 500);
