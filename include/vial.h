@@ -651,6 +651,11 @@ typedef struct vial_column {
     const char *on_delete;   /* with references: "CASCADE", "SET NULL", "RESTRICT" */
 } vial_column;
 
+/* A column with designated fields only, so -Wextra's missing-field-initializers stays quiet:
+ * VIAL_COLUMN("title", VIAL_TEXT, .not_null = true). Plain braces work too when at least one
+ * field is designated: {"title", VIAL_TEXT, .not_null = true}. */
+#define VIAL_COLUMN(column_name, column_type, ...) {.name = (column_name), .type = (column_type), __VA_ARGS__}
+
 /* An index over one or more columns: {"ix_post_author_created", "author_id, created"}. */
 typedef struct vial_index {
     const char *name;

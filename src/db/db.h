@@ -182,6 +182,11 @@ int vial_db_sort_models(const vial_model *const *models, const vial_model **out,
 int vial_db_coerce(vial_arena *a, const vial_model *m, const vial_column *col, const vial_value *in,
                    vial_value *out, char *err, size_t errlen);
 
+/* Runs inner_sql (a select of m's columns, with args) as a subquery LEFT JOINed to the
+ * relations' tables; returns m's rows with the related rows nested (relation.c). */
+vial_value *vial_db_join_load(vial_db_conn *c, vial_arena *a, const vial_model *m, const char *inner_sql,
+                              vial_args args, const char *order_by, const char *relations);
+
 /* ---- migrations (migrate.c, autogen.c) ---- */
 
 /* Splits a migration file into its up and down sections (pointers into text). */
