@@ -192,6 +192,8 @@ vial_value *vial_db_join_load(vial_db_conn *c, vial_arena *a, const vial_model *
 /* Splits a migration file into its up and down sections (pointers into text). */
 int vial_db_migration_split(const char *text, size_t len, vial_str *up, vial_str *down, char *err,
                             size_t errlen);
+/* Whether table exists in the current schema; *error set when the check itself failed. */
+bool vial_db_table_exists(vial_db_conn *c, vial_arena *a, const char *table, int *error);
 /* Writes the SQL that brings the live schema up to the models into up/down; 0 (nothing to do: up empty) or -1. */
 int vial_db_autogen(vial_db_conn *c, vial_arena *a, const vial_model *const *models, vial_buf *up, vial_buf *down,
                     vial_buf *notes);
