@@ -247,8 +247,9 @@ static int sqlite_run(vial_db_conn *c, vial_arena *a, const char *sql, const via
         for (int i = 1; i <= nparams; i++) {
             const char *name = sqlite3_bind_parameter_name(st, i);
             if (name) {
-                sqlite3_finalize(st);
-                return vial_db_fail(c, VIAL_DB_INVALID, "use ? placeholders only, not %s", name);
+                vial_db_fail(c, VIAL_DB_INVALID, "use ? placeholders only, not %s", name);
+                sqlite3_finalize(st); /* owns name */
+                return c->code;
             }
         }
         entry = vial_db_stmt_add(c, sql, hash);
