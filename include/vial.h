@@ -509,11 +509,12 @@ static inline vial_value vial_bind_pointer_(const void *p) {
              vial_value: vial_bind_self_, void *: vial_bind_pointer_,                               \
              const void *: vial_bind_pointer_)(x)
 
-/* VIAL_ARGS(a, b, ...): up to 32 C values bound by type (VIAL_BIND), as a vial_args. */
+/* VIAL_ARGS(a, b, ...): up to 32 C values bound by type (VIAL_BIND), as a vial_args.
+ * (Counting uses __VA_OPT__: GCC >= 8 and Clang >= 12 in every C mode.) */
 #define VIAL_ARGS(...) VIAL_ARGS_CAT(VIAL_ARGS_MAKE_, VIAL_ARGS_COUNT(__VA_ARGS__))(__VA_ARGS__)
 #define VIAL_ARGS_CAT_(a, b) a##b
 #define VIAL_ARGS_CAT(a, b) VIAL_ARGS_CAT_(a, b)
-#define VIAL_ARGS_COUNT(...) VIAL_ARGS_COUNT_(_0, ##__VA_ARGS__, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
+#define VIAL_ARGS_COUNT(...) VIAL_ARGS_COUNT_(_0 __VA_OPT__(,) __VA_ARGS__, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
 #define VIAL_ARGS_COUNT_(_0, _1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, _16, _17, _18, _19, _20, _21, _22, _23, _24, _25, _26, _27, _28, _29, _30, _31, _32, n, ...) n
 #define VIAL_ARGS_MAP_0()
 #define VIAL_ARGS_MAP_1(x) VIAL_BIND(x)

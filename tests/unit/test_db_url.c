@@ -255,3 +255,47 @@ Test(db_migration_file, sections) {
     cr_assert_str_eq(err, "line 3: a second '-- down' line");
     cr_assert_eq(split("", up, down, err), -1);
 }
+
+/* ---- binding C values by type ---- */
+
+Test(db_bind, vial_args_counts_and_types) {
+    vial_args none = VIAL_ARGS();
+    cr_assert_eq(none.len, 0);
+    cr_assert_null(none.items);
+    const char *text = "t", *no_text = NULL;
+    vial_value iv = {.type = VIAL_INT};
+    iv.as.i = 9;
+    vial_args a = VIAL_ARGS(1, (short)2, 3L, 4LL, 5u, (int64_t)6, 2.5, 0.5f, (bool)true, text, no_text, &iv,
+                            (vial_value *)NULL, VIAL_BLOB("\0x", 2), VIAL_SQL_NULL, (unsigned long long)UINT64_MAX, 'c');
+    cr_assert_eq(a.len, 17);
+    for (int i = 0; i < 6; i++) {
+        cr_assert_eq(a.items[i].type, VIAL_INT, "%d", i);
+        cr_assert_eq(a.items[i].as.i, i + 1);
+    }
+    cr_assert_eq(a.items[6].type, VIAL_DOUBLE);
+    cr_assert_eq(a.items[6].as.d, 2.5);
+    cr_assert_eq(a.items[7].type, VIAL_DOUBLE);
+    cr_assert_eq(a.items[8].type, VIAL_BOOL);
+    cr_assert(a.items[8].as.b);
+    cr_assert_eq(a.items[9].type, VIAL_STRING);
+    cr_assert_eq(a.items[9].as.s.len, 1);
+    cr_assert_eq(a.items[10].type, VIAL_NULL);
+    cr_assert_eq(a.items[11].type, VIAL_INT);
+    cr_assert_eq(a.items[11].as.i, 9);
+    cr_assert_eq(a.items[12].type, VIAL_NULL);
+    cr_assert_eq(a.items[13].type, VIAL_STRING);
+    cr_assert(a.items[13].flags & VIAL_FLAG_BLOB);
+    cr_assert_eq(a.items[13].as.s.len, 2);
+    cr_assert_eq(a.items[14].type, VIAL_NULL);
+    cr_assert_eq(a.items[15].type, VIAL_DOUBLE, "past INT64_MAX: a double, not a wrapped negative");
+    cr_assert_eq(a.items[16].type, VIAL_INT);
+    cr_assert_eq(a.items[16].as.i, 'c');
+    int x = 0;
+    vial_args p = VIAL_ARGS((void *)&x, (void *)NULL);
+    cr_assert_eq(p.items[0].tag, VIAL_BIND_BAD_POINTER, "a pointer is marked, and refused when run");
+    cr_assert_eq(p.items[1].tag, 0);
+    vial_args many = VIAL_ARGS(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24,
+                               25, 26, 27, 28, 29, 30, 31, 32);
+    cr_assert_eq(many.len, 32);
+    cr_assert_eq(many.items[31].as.i, 32);
+}
