@@ -187,6 +187,7 @@ vial_db *vial_db_open(const char *url, const vial_db_options *opts, char *err, s
 
 static void conn_close(vial_db_conn *c, bool inherited) {
     vial_db *db = c->db;
+    c->broken = true; /* going away: prepared statements die with the session, no DEALLOCATE each */
     if (c->handle) {
         if (inherited) {
             /* Only forget our bookkeeping: the parent still owns the server side. */
@@ -296,6 +297,7 @@ vial_db_conn *vial_db_acquire(vial_db *db) {
              * pg_terminate_backend): open a fresh one in its place. */
             vial_log(VIAL_LOG_WARNING, "database connection to %s was closed by the server; reconnecting",
                      db->url.display);
+            c->broken = true;
             vial_db_stmt_clear(c);
             db->drv->disconnect(c, false);
             c->handle = NULL;
@@ -400,6 +402,7 @@ static int run(vial_db_conn *c, vial_arena *a, const char *sql, const vial_args 
     if (rc == VIAL_DB_UNAVAILABLE && c->broken && was_idle && (!c->sent || vial_db_sql_readonly(sql))) {
         vial_log(VIAL_LOG_WARNING, "database connection to %s lost (%s); reconnecting and retrying once",
                  c->db->url.display, c->msg);
+        c->broken = true;
         vial_db_stmt_clear(c);
         drv->disconnect(c, false);
         c->handle = NULL;

@@ -469,7 +469,7 @@ Test(db_api, connection_lost_mid_request_retries_reads_outside_transactions) {
 
 Test(db_api, waits_for_a_lock_are_bounded) {
     vial_db_close(T.db);
-    T.db = test_db_open_opts(&(vial_db_options){.busy_timeout_ms = 200, .query_timeout_ms = 300});
+    T.db = test_db_open_opts(&(vial_db_options){.busy_timeout_ms = 200, .query_timeout_ms = 1000});
     vial_db_conn *c = conn();
     make_table(c);
     vial_db_conn *holder = conn();
