@@ -1245,10 +1245,10 @@ vial_db *vial_db_of(const vial_db_conn *c);
 /* ---- bound values ---- */
 
 /* A list of values bound, in order, to a statement's ? placeholders. */
-typedef struct vial_args {
+typedef struct vial_db_args {
     const vial_value *items;
     size_t len;
-} vial_args;
+} vial_db_args;
 
 #define VIAL_BIND_BAD_POINTER 0xdb01 /* tag of a value bound from a non-NULL void pointer (rejected) */
 
@@ -1317,7 +1317,7 @@ static inline vial_value vial_bind_pointer_(const void *p) {
              vial_value: vial_bind_self_, void *: vial_bind_pointer_,                               \
              const void *: vial_bind_pointer_)(x)
 
-/* VIAL_ARGS(a, b, ...): up to 32 C values bound by type (VIAL_BIND), as a vial_args.
+/* VIAL_ARGS(a, b, ...): up to 32 C values bound by type (VIAL_BIND), as a vial_db_args.
  * (Counting uses __VA_OPT__: GCC >= 8 and Clang >= 12 in every C mode.) */
 #define VIAL_ARGS(...) VIAL_ARGS_CAT(VIAL_ARGS_MAKE_, VIAL_ARGS_COUNT(__VA_ARGS__))(__VA_ARGS__)
 #define VIAL_ARGS_CAT_(a, b) a##b
@@ -1357,39 +1357,39 @@ static inline vial_value vial_bind_pointer_(const void *p) {
 #define VIAL_ARGS_MAP_30(x, ...) VIAL_BIND(x), VIAL_ARGS_MAP_29(__VA_ARGS__)
 #define VIAL_ARGS_MAP_31(x, ...) VIAL_BIND(x), VIAL_ARGS_MAP_30(__VA_ARGS__)
 #define VIAL_ARGS_MAP_32(x, ...) VIAL_BIND(x), VIAL_ARGS_MAP_31(__VA_ARGS__)
-#define VIAL_ARGS_MAKE_0() ((vial_args){NULL, 0})
-#define VIAL_ARGS_MAKE_1(...) ((vial_args){(const vial_value[]){VIAL_ARGS_MAP_1(__VA_ARGS__)}, 1})
-#define VIAL_ARGS_MAKE_2(...) ((vial_args){(const vial_value[]){VIAL_ARGS_MAP_2(__VA_ARGS__)}, 2})
-#define VIAL_ARGS_MAKE_3(...) ((vial_args){(const vial_value[]){VIAL_ARGS_MAP_3(__VA_ARGS__)}, 3})
-#define VIAL_ARGS_MAKE_4(...) ((vial_args){(const vial_value[]){VIAL_ARGS_MAP_4(__VA_ARGS__)}, 4})
-#define VIAL_ARGS_MAKE_5(...) ((vial_args){(const vial_value[]){VIAL_ARGS_MAP_5(__VA_ARGS__)}, 5})
-#define VIAL_ARGS_MAKE_6(...) ((vial_args){(const vial_value[]){VIAL_ARGS_MAP_6(__VA_ARGS__)}, 6})
-#define VIAL_ARGS_MAKE_7(...) ((vial_args){(const vial_value[]){VIAL_ARGS_MAP_7(__VA_ARGS__)}, 7})
-#define VIAL_ARGS_MAKE_8(...) ((vial_args){(const vial_value[]){VIAL_ARGS_MAP_8(__VA_ARGS__)}, 8})
-#define VIAL_ARGS_MAKE_9(...) ((vial_args){(const vial_value[]){VIAL_ARGS_MAP_9(__VA_ARGS__)}, 9})
-#define VIAL_ARGS_MAKE_10(...) ((vial_args){(const vial_value[]){VIAL_ARGS_MAP_10(__VA_ARGS__)}, 10})
-#define VIAL_ARGS_MAKE_11(...) ((vial_args){(const vial_value[]){VIAL_ARGS_MAP_11(__VA_ARGS__)}, 11})
-#define VIAL_ARGS_MAKE_12(...) ((vial_args){(const vial_value[]){VIAL_ARGS_MAP_12(__VA_ARGS__)}, 12})
-#define VIAL_ARGS_MAKE_13(...) ((vial_args){(const vial_value[]){VIAL_ARGS_MAP_13(__VA_ARGS__)}, 13})
-#define VIAL_ARGS_MAKE_14(...) ((vial_args){(const vial_value[]){VIAL_ARGS_MAP_14(__VA_ARGS__)}, 14})
-#define VIAL_ARGS_MAKE_15(...) ((vial_args){(const vial_value[]){VIAL_ARGS_MAP_15(__VA_ARGS__)}, 15})
-#define VIAL_ARGS_MAKE_16(...) ((vial_args){(const vial_value[]){VIAL_ARGS_MAP_16(__VA_ARGS__)}, 16})
-#define VIAL_ARGS_MAKE_17(...) ((vial_args){(const vial_value[]){VIAL_ARGS_MAP_17(__VA_ARGS__)}, 17})
-#define VIAL_ARGS_MAKE_18(...) ((vial_args){(const vial_value[]){VIAL_ARGS_MAP_18(__VA_ARGS__)}, 18})
-#define VIAL_ARGS_MAKE_19(...) ((vial_args){(const vial_value[]){VIAL_ARGS_MAP_19(__VA_ARGS__)}, 19})
-#define VIAL_ARGS_MAKE_20(...) ((vial_args){(const vial_value[]){VIAL_ARGS_MAP_20(__VA_ARGS__)}, 20})
-#define VIAL_ARGS_MAKE_21(...) ((vial_args){(const vial_value[]){VIAL_ARGS_MAP_21(__VA_ARGS__)}, 21})
-#define VIAL_ARGS_MAKE_22(...) ((vial_args){(const vial_value[]){VIAL_ARGS_MAP_22(__VA_ARGS__)}, 22})
-#define VIAL_ARGS_MAKE_23(...) ((vial_args){(const vial_value[]){VIAL_ARGS_MAP_23(__VA_ARGS__)}, 23})
-#define VIAL_ARGS_MAKE_24(...) ((vial_args){(const vial_value[]){VIAL_ARGS_MAP_24(__VA_ARGS__)}, 24})
-#define VIAL_ARGS_MAKE_25(...) ((vial_args){(const vial_value[]){VIAL_ARGS_MAP_25(__VA_ARGS__)}, 25})
-#define VIAL_ARGS_MAKE_26(...) ((vial_args){(const vial_value[]){VIAL_ARGS_MAP_26(__VA_ARGS__)}, 26})
-#define VIAL_ARGS_MAKE_27(...) ((vial_args){(const vial_value[]){VIAL_ARGS_MAP_27(__VA_ARGS__)}, 27})
-#define VIAL_ARGS_MAKE_28(...) ((vial_args){(const vial_value[]){VIAL_ARGS_MAP_28(__VA_ARGS__)}, 28})
-#define VIAL_ARGS_MAKE_29(...) ((vial_args){(const vial_value[]){VIAL_ARGS_MAP_29(__VA_ARGS__)}, 29})
-#define VIAL_ARGS_MAKE_30(...) ((vial_args){(const vial_value[]){VIAL_ARGS_MAP_30(__VA_ARGS__)}, 30})
-#define VIAL_ARGS_MAKE_31(...) ((vial_args){(const vial_value[]){VIAL_ARGS_MAP_31(__VA_ARGS__)}, 31})
-#define VIAL_ARGS_MAKE_32(...) ((vial_args){(const vial_value[]){VIAL_ARGS_MAP_32(__VA_ARGS__)}, 32})
+#define VIAL_ARGS_MAKE_0() ((vial_db_args){NULL, 0})
+#define VIAL_ARGS_MAKE_1(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_1(__VA_ARGS__)}, 1})
+#define VIAL_ARGS_MAKE_2(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_2(__VA_ARGS__)}, 2})
+#define VIAL_ARGS_MAKE_3(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_3(__VA_ARGS__)}, 3})
+#define VIAL_ARGS_MAKE_4(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_4(__VA_ARGS__)}, 4})
+#define VIAL_ARGS_MAKE_5(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_5(__VA_ARGS__)}, 5})
+#define VIAL_ARGS_MAKE_6(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_6(__VA_ARGS__)}, 6})
+#define VIAL_ARGS_MAKE_7(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_7(__VA_ARGS__)}, 7})
+#define VIAL_ARGS_MAKE_8(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_8(__VA_ARGS__)}, 8})
+#define VIAL_ARGS_MAKE_9(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_9(__VA_ARGS__)}, 9})
+#define VIAL_ARGS_MAKE_10(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_10(__VA_ARGS__)}, 10})
+#define VIAL_ARGS_MAKE_11(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_11(__VA_ARGS__)}, 11})
+#define VIAL_ARGS_MAKE_12(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_12(__VA_ARGS__)}, 12})
+#define VIAL_ARGS_MAKE_13(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_13(__VA_ARGS__)}, 13})
+#define VIAL_ARGS_MAKE_14(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_14(__VA_ARGS__)}, 14})
+#define VIAL_ARGS_MAKE_15(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_15(__VA_ARGS__)}, 15})
+#define VIAL_ARGS_MAKE_16(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_16(__VA_ARGS__)}, 16})
+#define VIAL_ARGS_MAKE_17(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_17(__VA_ARGS__)}, 17})
+#define VIAL_ARGS_MAKE_18(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_18(__VA_ARGS__)}, 18})
+#define VIAL_ARGS_MAKE_19(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_19(__VA_ARGS__)}, 19})
+#define VIAL_ARGS_MAKE_20(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_20(__VA_ARGS__)}, 20})
+#define VIAL_ARGS_MAKE_21(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_21(__VA_ARGS__)}, 21})
+#define VIAL_ARGS_MAKE_22(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_22(__VA_ARGS__)}, 22})
+#define VIAL_ARGS_MAKE_23(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_23(__VA_ARGS__)}, 23})
+#define VIAL_ARGS_MAKE_24(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_24(__VA_ARGS__)}, 24})
+#define VIAL_ARGS_MAKE_25(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_25(__VA_ARGS__)}, 25})
+#define VIAL_ARGS_MAKE_26(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_26(__VA_ARGS__)}, 26})
+#define VIAL_ARGS_MAKE_27(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_27(__VA_ARGS__)}, 27})
+#define VIAL_ARGS_MAKE_28(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_28(__VA_ARGS__)}, 28})
+#define VIAL_ARGS_MAKE_29(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_29(__VA_ARGS__)}, 29})
+#define VIAL_ARGS_MAKE_30(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_30(__VA_ARGS__)}, 30})
+#define VIAL_ARGS_MAKE_31(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_31(__VA_ARGS__)}, 31})
+#define VIAL_ARGS_MAKE_32(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_32(__VA_ARGS__)}, 32})
 #endif /* !__cplusplus */
 
 /* A BLOB value in the arena: a copy of n bytes flagged VIAL_FLAG_BLOB. */
@@ -1403,13 +1403,13 @@ vial_value *vial_db_blob(vial_arena *a, const void *bytes, size_t n);
  * "YYYY-MM-DD HH:MM:SS" string. Column names are the object keys. */
 
 /* Runs sql; all rows as an array of objects (an empty array for statements without rows). */
-vial_value *vial_db_query_args(vial_db_conn *c, vial_arena *a, const char *sql, vial_args args);
+vial_value *vial_db_query_args(vial_db_conn *c, vial_arena *a, const char *sql, vial_db_args args);
 /* The first row, or NULL: VIAL_DB_NOT_FOUND when there is none, an error code otherwise. */
-vial_value *vial_db_one_args(vial_db_conn *c, vial_arena *a, const char *sql, vial_args args);
+vial_value *vial_db_one_args(vial_db_conn *c, vial_arena *a, const char *sql, vial_db_args args);
 /* The first column of the first row (null for SQL NULL), or NULL as vial_db_one_args. */
-vial_value *vial_db_scalar_args(vial_db_conn *c, vial_arena *a, const char *sql, vial_args args);
+vial_value *vial_db_scalar_args(vial_db_conn *c, vial_arena *a, const char *sql, vial_db_args args);
 /* Runs a statement; the number of rows it changed, or -1. */
-int64_t vial_db_exec_args(vial_db_conn *c, const char *sql, vial_args args);
+int64_t vial_db_exec_args(vial_db_conn *c, const char *sql, vial_db_args args);
 /* Runs several ;-separated statements without parameters (schema files); 0 or -1. */
 int vial_db_script(vial_db_conn *c, const char *sql);
 /* Rows changed by the last statement. */
@@ -1494,7 +1494,7 @@ struct vial_model {
 /* What to select: every field optional. */
 typedef struct vial_query {
     const char *where;           /* trusted SQL condition with ? placeholders: "author_id = ?" */
-    vial_args args;              /* values for where's placeholders: VIAL_ARGS(uid) */
+    vial_db_args args;              /* values for where's placeholders: VIAL_ARGS(uid) */
     const vial_value *filter_by; /* object column → value, ANDed as "col = ?" (null: IS NULL), checked */
     const char *order_by;        /* "created DESC, id": model columns + ASC/DESC only, checked */
     int64_t limit;               /* 0: no limit */

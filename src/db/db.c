@@ -368,7 +368,7 @@ void vial_db_release(vial_db_conn *c) {
 
 /* ---- running statements ---- */
 
-static int check_args(vial_db_conn *c, const vial_args *args) {
+static int check_args(vial_db_conn *c, const vial_db_args *args) {
     for (size_t i = 0; i < args->len; i++) {
         const vial_value *v = &args->items[i];
         if (v->type == VIAL_NULL && v->tag == VIAL_BIND_BAD_POINTER)
@@ -383,13 +383,13 @@ static int check_args(vial_db_conn *c, const vial_args *args) {
 }
 
 /* Runs one statement, replacing a broken connection and retrying once when safe. */
-static int run(vial_db_conn *c, vial_arena *a, const char *sql, const vial_args *args, vial_value *rows,
+static int run(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db_args *args, vial_value *rows,
                size_t max_rows) {
     if (!c) return VIAL_DB_INVALID;
     if (c->dead) return c->code;
     vial_db_set_code(c, VIAL_DB_OK);
     if (!sql) return vial_db_fail(c, VIAL_DB_INVALID, "no SQL statement given");
-    static const vial_args none = {NULL, 0};
+    static const vial_db_args none = {NULL, 0};
     if (!args) args = &none;
     if (args->len && !args->items) return vial_db_fail(c, VIAL_DB_INVALID, "values missing");
     if (check_args(c, args) != 0) return c->code;
@@ -420,7 +420,7 @@ static int run(vial_db_conn *c, vial_arena *a, const char *sql, const vial_args 
     return rc;
 }
 
-vial_value *vial_db_query_args(vial_db_conn *c, vial_arena *a, const char *sql, vial_args args) {
+vial_value *vial_db_query_args(vial_db_conn *c, vial_arena *a, const char *sql, vial_db_args args) {
     if (!c) return NULL;
     if (!a) {
         vial_db_fail(c, VIAL_DB_INVALID, "no arena given for the result");
@@ -434,7 +434,7 @@ vial_value *vial_db_query_args(vial_db_conn *c, vial_arena *a, const char *sql, 
     return run(c, a, sql, &args, rows, 0) == 0 ? rows : NULL;
 }
 
-vial_value *vial_db_one_args(vial_db_conn *c, vial_arena *a, const char *sql, vial_args args) {
+vial_value *vial_db_one_args(vial_db_conn *c, vial_arena *a, const char *sql, vial_db_args args) {
     if (!c) return NULL;
     if (!a) {
         vial_db_fail(c, VIAL_DB_INVALID, "no arena given for the result");
@@ -453,7 +453,7 @@ vial_value *vial_db_one_args(vial_db_conn *c, vial_arena *a, const char *sql, vi
     return rows->as.arr.items[0];
 }
 
-vial_value *vial_db_scalar_args(vial_db_conn *c, vial_arena *a, const char *sql, vial_args args) {
+vial_value *vial_db_scalar_args(vial_db_conn *c, vial_arena *a, const char *sql, vial_db_args args) {
     vial_value *row = vial_db_one_args(c, a, sql, args);
     if (!row) return NULL;
     if (row->as.obj.len == 0) {
@@ -463,7 +463,7 @@ vial_value *vial_db_scalar_args(vial_db_conn *c, vial_arena *a, const char *sql,
     return row->as.obj.items[0].value;
 }
 
-int64_t vial_db_exec_args(vial_db_conn *c, const char *sql, vial_args args) {
+int64_t vial_db_exec_args(vial_db_conn *c, const char *sql, vial_db_args args) {
     if (!c) return -1;
     if (run(c, NULL, sql, &args, NULL, 0) != 0) return -1;
     return c->changes;

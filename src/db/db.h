@@ -101,7 +101,7 @@ struct db_driver {
     /* An idle pooled connection is still usable. */
     bool (*healthy)(vial_db_conn *c);
     /* Runs one statement; appends up to max_rows (0: all) row objects to rows (NULL: discard). */
-    int (*run)(vial_db_conn *c, vial_arena *a, const char *sql, const vial_args *args, vial_value *rows,
+    int (*run)(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db_args *args, vial_value *rows,
                size_t max_rows);
     /* Runs several statements without parameters. */
     int (*script)(vial_db_conn *c, const char *sql);
@@ -185,7 +185,7 @@ int vial_db_coerce(vial_arena *a, const vial_model *m, const vial_column *col, c
 /* Runs inner_sql (a select of m's columns, with args) as a subquery LEFT JOINed to the
  * relations' tables; returns m's rows with the related rows nested (relation.c). */
 vial_value *vial_db_join_load(vial_db_conn *c, vial_arena *a, const vial_model *m, const char *inner_sql,
-                              vial_args args, const char *order_by, const char *relations);
+                              vial_db_args args, const char *order_by, const char *relations);
 
 /* ---- migrations (migrate.c, autogen.c) ---- */
 

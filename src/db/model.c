@@ -696,7 +696,7 @@ int64_t vial_db_insert(vial_db_conn *c, const vial_model *m, const vial_value *r
         return vial_db_fail(c, VIAL_DB_NOMEM, "out of memory building the INSERT"), -1;
     }
     int64_t id = -1;
-    vial_args args = {vals, used};
+    vial_db_args args = {vals, used};
     if (pg && pk) {
         vial_value *v = vial_db_scalar_args(c, a, vial_buf_cstr(&b), args);
         if (v) id = v->type == VIAL_INT ? v->as.i : 0;
@@ -733,7 +733,7 @@ vial_value *vial_db_get_v(vial_db_conn *c, vial_arena *a, const vial_model *m, v
     vial_buf_puts(&b, " WHERE ");
     vial_db_quote_ident(&b, pk->name, strlen(pk->name));
     if (vial_buf_puts(&b, " = ?") != 0) return vial_db_fail(c, VIAL_DB_NOMEM, "out of memory"), NULL;
-    return vial_db_one_args(c, a, vial_buf_cstr(&b), (vial_args){&key, 1});
+    return vial_db_one_args(c, a, vial_buf_cstr(&b), (vial_db_args){&key, 1});
 }
 
 int64_t vial_db_update_v(vial_db_conn *c, const vial_model *m, vial_value key, const vial_value *changes) {
@@ -772,7 +772,7 @@ int64_t vial_db_update_v(vial_db_conn *c, const vial_model *m, vial_value key, c
         return vial_db_fail(c, VIAL_DB_NOMEM, "out of memory building the UPDATE"), -1;
     }
     vals[n] = key;
-    int64_t changed = vial_db_exec_args(c, vial_buf_cstr(&b), (vial_args){vals, n + 1});
+    int64_t changed = vial_db_exec_args(c, vial_buf_cstr(&b), (vial_db_args){vals, n + 1});
     vial_arena_free(a);
     if (changed == 0) vial_db_set_code(c, VIAL_DB_NOT_FOUND);
     return changed;
@@ -790,7 +790,7 @@ int64_t vial_db_delete_v(vial_db_conn *c, const vial_model *m, vial_value key) {
     vial_db_quote_ident(&b, pk->name, strlen(pk->name));
     int64_t changed = -1;
     if (vial_buf_puts(&b, " = ?") == 0)
-        changed = vial_db_exec_args(c, vial_buf_cstr(&b), (vial_args){&key, 1});
+        changed = vial_db_exec_args(c, vial_buf_cstr(&b), (vial_db_args){&key, 1});
     else
         vial_db_fail(c, VIAL_DB_NOMEM, "out of memory");
     vial_buf_free(&b);

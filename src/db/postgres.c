@@ -378,7 +378,7 @@ typedef struct pg_params {
     char *scratch;
 } pg_params;
 
-static int build_params(vial_db_conn *c, const vial_args *args, pg_params *p) {
+static int build_params(vial_db_conn *c, const vial_db_args *args, pg_params *p) {
     size_t n = args->len;
     memset(p, 0, sizeof *p);
     if (n == 0) return 0;
@@ -455,7 +455,7 @@ static void free_params(pg_params *p) {
     free(p->scratch);
 }
 
-static int pg_run(vial_db_conn *c, vial_arena *a, const char *sql, const vial_args *args, vial_value *rows,
+static int pg_run(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db_args *args, vial_value *rows,
                   size_t max_rows) {
     PGconn *pg = pg_of(c);
     if (PQstatus(pg) != CONNECTION_OK) return lost(c, "starting a statement");
@@ -561,7 +561,7 @@ static int64_t pg_last_insert_id(vial_db_conn *c) {
     vial_arena *a = vial_arena_new(1024);
     if (!a) return -1;
     vial_value *rows = vial_new_array(a);
-    static const vial_args none = {NULL, 0};
+    static const vial_db_args none = {NULL, 0};
     int64_t id = -1;
     if (rows && pg_run(c, a, "SELECT lastval()", &none, rows, 1) == 0 && rows->as.arr.len == 1)
         id = vial_get_int(rows->as.arr.items[0], "lastval", -1);

@@ -102,7 +102,7 @@ static int add_val(built *q, const vial_value *v) {
     return 0;
 }
 
-static vial_args built_args(const built *q) { return (vial_args){q->vals, q->nvals}; }
+static vial_db_args built_args(const built *q) { return (vial_db_args){q->vals, q->nvals}; }
 
 static int qb_start(vial_db_conn *c, const vial_model *m, const vial_query *q) {
     if (!c) return -1;

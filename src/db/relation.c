@@ -151,7 +151,7 @@ static int load_select(vial_db_conn *c, vial_arena *a, const vial_model *m, vial
             else if (!(r->order_by && *r->order_by)) vial_buf_puts(&b, "1");
         }
         if (b.len >= b.max) return vial_db_fail(c, VIAL_DB_INVALID, "query too long");
-        vial_value *found = vial_db_query_args(c, a, vial_buf_cstr(&b), (vial_args){vals, n});
+        vial_value *found = vial_db_query_args(c, a, vial_buf_cstr(&b), (vial_db_args){vals, n});
         if (!found) return c->code;
         for (size_t i = 0; i < vial_len(found); i++) {
             vial_value *row = vial_array_get(found, i);
@@ -209,7 +209,7 @@ int vial_db_load(vial_db_conn *c, vial_arena *a, const vial_model *m, vial_value
 /* ---- joined loading ---- */
 
 vial_value *vial_db_join_load(vial_db_conn *c, vial_arena *a, const vial_model *m, const char *inner_sql,
-                              vial_args args, const char *order_by, const char *relations) {
+                              vial_db_args args, const char *order_by, const char *relations) {
     rel_cols rels[MAX_RELATIONS];
     size_t nrels;
     if (resolve_list(c, m, relations, rels, &nrels) != 0) return NULL;

@@ -170,7 +170,7 @@ static int column_kind(sqlite3_stmt *st, int i) {
     return KIND_PLAIN;
 }
 
-static int bind_all(vial_db_conn *c, sqlite3_stmt *st, const vial_args *args) {
+static int bind_all(vial_db_conn *c, sqlite3_stmt *st, const vial_db_args *args) {
     for (size_t i = 0; i < args->len; i++) {
         const vial_value *v = &args->items[i];
         int idx = (int)i + 1, rc;
@@ -223,7 +223,7 @@ static vial_value *row_object(vial_arena *a, sqlite3_stmt *st, int ncols, const 
     return obj;
 }
 
-static int sqlite_run(vial_db_conn *c, vial_arena *a, const char *sql, const vial_args *args, vial_value *rows,
+static int sqlite_run(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db_args *args, vial_value *rows,
                       size_t max_rows) {
     sqlite3 *h = handle_of(c);
     uint64_t hash = vial_db_hash(sql);

@@ -259,13 +259,13 @@ Test(db_migration_file, sections) {
 /* ---- binding C values by type ---- */
 
 Test(db_bind, vial_args_counts_and_types) {
-    vial_args none = VIAL_ARGS();
+    vial_db_args none = VIAL_ARGS();
     cr_assert_eq(none.len, 0);
     cr_assert_null(none.items);
     const char *text = "t", *no_text = NULL;
     vial_value iv = {.type = VIAL_INT};
     iv.as.i = 9;
-    vial_args a = VIAL_ARGS(1, (short)2, 3L, 4LL, 5u, (int64_t)6, 2.5, 0.5f, (bool)true, text, no_text, &iv,
+    vial_db_args a = VIAL_ARGS(1, (short)2, 3L, 4LL, 5u, (int64_t)6, 2.5, 0.5f, (bool)true, text, no_text, &iv,
                             (vial_value *)NULL, VIAL_BLOB("\0x", 2), VIAL_SQL_NULL, (unsigned long long)UINT64_MAX, 'c');
     cr_assert_eq(a.len, 17);
     for (int i = 0; i < 6; i++) {
@@ -291,10 +291,10 @@ Test(db_bind, vial_args_counts_and_types) {
     cr_assert_eq(a.items[16].type, VIAL_INT);
     cr_assert_eq(a.items[16].as.i, 'c');
     int x = 0;
-    vial_args p = VIAL_ARGS((void *)&x, (void *)NULL);
+    vial_db_args p = VIAL_ARGS((void *)&x, (void *)NULL);
     cr_assert_eq(p.items[0].tag, VIAL_BIND_BAD_POINTER, "a pointer is marked, and refused when run");
     cr_assert_eq(p.items[1].tag, 0);
-    vial_args many = VIAL_ARGS(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24,
+    vial_db_args many = VIAL_ARGS(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24,
                                25, 26, 27, 28, 29, 30, 31, 32);
     cr_assert_eq(many.len, 32);
     cr_assert_eq(many.items[31].as.i, 32);
