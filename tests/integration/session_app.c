@@ -11,6 +11,9 @@
  *   /flash?m=..&c=..    flash(m, c)            /flashes  [[category, message]...]
  *   /hash?pw=..         a pbkdf2 hash (Werkzeug 2.2 reads it)
  *   /check (POST hash, pw)                     "1" or "0"
+ *   /set_types          a tuple, bytes, Markup, datetime, UUID and nested values
+ *   /csrf               a CSRF token           /submit (POST, CSRF-checked)
+ *   /whoami             current_user's id or "anonymous"
  *   /slow               logs "slow: reading the session", then reads it
  *   /ping               no session at all
  *   /login (GET form, POST username/password, CSRF-checked)   /user (login required)
@@ -87,6 +90,31 @@ static void ping_view(vial_req *rq, vial_res *rs) {
     vial_text(rs, "pong");
 }
 
+static void set_types_view(vial_req *rq, vial_res *rs) {
+    vial_arena *a = vial_req_arena(rq);
+    vial_value *tuple = vial_new_tuple(a);
+    vial_array_push(tuple, vial_int(rq, 1));
+    vial_array_push(tuple, vial_string(rq, "two"));
+    vial_session_set(rq, "tuple", tuple);
+    vial_session_set(rq, "bytes", vial_new_bytes(a, "\x00\xffraw", 5));
+    vial_session_set(rq, "markup", vial_new_safe(a, "<b>safe</b>", 11));
+    vial_session_set(rq, "when", vial_new_datetime(a, 1700000000));
+    vial_session_set(rq, "uuid", vial_new_uuid(a, "12345678-1234-5678-1234-567812345678"));
+    vial_session_set(rq, "nested", vial_pack(rq, "{s:[i, f, b, n], s:s}", "list", 1, 2.5, true, "text", "\u4e2d\u6587"));
+    vial_text(rs, "set");
+}
+
+static void csrf_view(vial_req *rq, vial_res *rs) { vial_text(rs, vial_csrf_token(rq)); }
+
+static void submit_view(vial_req *rq, vial_res *rs) {
+    (void)rq;
+    vial_text(rs, "submitted");
+}
+
+static void whoami_view(vial_req *rq, vial_res *rs) {
+    vial_text(rs, vial_is_authenticated(rq) ? vial_current_user_id(rq) : "anonymous");
+}
+
 static vial_value *load_user(vial_req *rq, const char *id) {
     if (strcmp(id, "root") == 0) return vial_pack(rq, "{s:s, s:s}", "id", "root", "name", "root");
     return NULL;
@@ -150,6 +178,10 @@ int main(int argc, char **argv) {
     vial_route(app, "/hash", VIAL_GET, hash_view);
     vial_add_url_rule(app, "/check", "check", VIAL_POST, check_view);
     vial_route(app, "/slow", VIAL_GET, slow_view);
+    vial_route(app, "/set_types", VIAL_GET, set_types_view);
+    vial_route(app, "/csrf", VIAL_GET, csrf_view);
+    vial_add_url_rule(app, "/submit", "submit", VIAL_POST, submit_view);
+    vial_route(app, "/whoami", VIAL_GET, whoami_view);
     vial_route(app, "/ping", VIAL_GET, ping_view);
     vial_add_url_rule(app, "/login", "login", VIAL_GET | VIAL_POST, login_view);
     vial_route(app, "/user", VIAL_GET, user_view);
