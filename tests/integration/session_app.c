@@ -184,7 +184,7 @@ int main(int argc, char **argv) {
     vial_route(app, "/whoami", VIAL_GET, whoami_view);
     vial_route(app, "/ping", VIAL_GET, ping_view);
     vial_add_url_rule(app, "/login", "login", VIAL_GET | VIAL_POST, login_view);
-    vial_route(app, "/user", VIAL_GET, user_view);
+    vial_add_url_rule(app, "/user", "user", VIAL_GET, user_view);
     vial_add_url_rule(app, "/logout", "logout", VIAL_POST, logout_view);
     vial_csrf_protect(app);
     vial_csrf_exempt(app, "check");
