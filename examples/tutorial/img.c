@@ -24,7 +24,7 @@ static char *read_file(vial_req *rq, const char *path, size_t *len) {
     if (!f) return NULL;
     vial_buf data;
     vial_buf_init(&data, vial_req_arena(rq), 64u << 20);
-    char chunk[16384];
+    char chunk[8192];
     size_t n;
     int rc = 0;
     while (rc == 0 && (n = fread(chunk, 1, sizeof chunk, f)) > 0) rc = vial_buf_append(&data, chunk, n);

@@ -154,4 +154,8 @@ def main():
 
 
 if __name__ == "__main__":
+    # Werkzeug lists methods (Allow, print(app.url_map)) in set order, which
+    # follows the string hash seed: fix it so the file is the same every run.
+    if os.environ.get("PYTHONHASHSEED") != "0":
+        os.execve(sys.executable, [sys.executable] + sys.argv, dict(os.environ, PYTHONHASHSEED="0"))
     main()
