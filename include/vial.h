@@ -1156,6 +1156,166 @@ int vial_delete_cookie_with(vial_res *rs, const char *name, const vial_cookie_op
 
 /* ==== section: session, signing and passwords (src/session) ==== */
 
+/* Constant-time comparison (hmac.compare_digest): true when both hold the
+ * same bytes; the time taken depends only on the lengths. */
+bool vial_compare_digest(const void *a, size_t a_len, const void *b, size_t b_len);
+
+/* ---- Signing, as itsdangerous does it ----
+ *
+ * Tokens for password-reset links and the like:
+ *
+ *   char *t = vial_sign(a, secret, "reset", vial_pack_in(a, "{s:i}", "uid", 42));
+ *   vial_value *v = vial_unsign(a, secret, "reset", t, 3600, &status);   // NULL when bad or older than 1 h
+ *
+ * vial_sign is URLSafeTimedSerializer(secret, salt).dumps(value): a Python app
+ * with the same secret and salt reads our tokens and we read its. */
+
+/* Why a token or cookie was not accepted (itsdangerous' exceptions). */
+typedef enum vial_sign_status {
+    VIAL_SIGN_OK = 0,
+    VIAL_SIGN_NO_KEY,         /* no secret key (sessions: Flask's "no secret key was set") */
+    VIAL_SIGN_BAD_SIGNATURE,  /* no signature, or not made by any of the keys (BadSignature) */
+    VIAL_SIGN_BAD_TIMESTAMP,  /* signed, but the timestamp is missing or malformed (BadTimeSignature) */
+    VIAL_SIGN_EXPIRED,        /* signed, but older than max_age or from the future (SignatureExpired) */
+    VIAL_SIGN_BAD_PAYLOAD,    /* signed, but the payload does not decode (BadPayload) */
+    VIAL_SIGN_TOO_LARGE,      /* the decoded payload is over VIAL_SIGN_MAX_PAYLOAD */
+    VIAL_SIGN_UNSERIALIZABLE, /* encoding: a value the format cannot carry (TypeError in Python) */
+    VIAL_SIGN_BAD_CONFIG,     /* unknown digest or key derivation, separator in the base64 alphabet */
+    VIAL_SIGN_NO_MEMORY,
+} vial_sign_status;
+
+/* A decompressed payload larger than this is refused (zlib bombs). */
+#define VIAL_SIGN_MAX_PAYLOAD (1024 * 1024)
+
+/* A one-line English description of a status ("signature does not match"). */
+const char *vial_sign_strerror(vial_sign_status status);
+
+/* How the signing key is derived from a secret key and the salt. */
+enum {
+    VIAL_KEY_DERIVATION_DJANGO_CONCAT = 0, /* digest(salt + "signer" + secret): itsdangerous' default */
+    VIAL_KEY_DERIVATION_CONCAT,            /* digest(salt + secret) */
+    VIAL_KEY_DERIVATION_HMAC,              /* HMAC(secret, salt): what Flask's session uses */
+    VIAL_KEY_DERIVATION_NONE,              /* the secret itself */
+};
+
+/* Settings of an itsdangerous Signer / Serializer; zero means the default. */
+typedef struct vial_signer {
+    const vial_str *keys;  /* keys[0] signs; every key verifies (SECRET_KEY, then SECRET_KEY_FALLBACKS).
+                              Note: itsdangerous lists keys oldest first; this is newest first. */
+    size_t nkeys;
+    vial_str salt;         /* .ptr NULL: "itsdangerous" for serializers, "itsdangerous.Signer" for signers */
+    char sep;              /* 0: '.'; never a base64 character */
+    int key_derivation;    /* VIAL_KEY_DERIVATION_*; default django-concat */
+    const char *digest;    /* hashlib name; NULL: "sha1" */
+} vial_signer;
+
+/* Signer.sign: value + sep + signature, in *token (arena memory). */
+vial_sign_status vial_signer_sign(vial_arena *a, const vial_signer *s, const void *value, size_t len, vial_str *token);
+/* TimestampSigner.sign at time now (seconds since the epoch). */
+vial_sign_status vial_signer_sign_timed(vial_arena *a, const vial_signer *s, const void *value, size_t len,
+                                        int64_t now, vial_str *token);
+/* Signer.unsign: on success *value points at the signed bytes inside token. */
+vial_sign_status vial_signer_unsign(const vial_signer *s, const char *token, size_t len, vial_str *value);
+/* TimestampSigner.unsign(max_age) at time now (max_age < 0: no limit); *signed_at may be NULL. */
+vial_sign_status vial_signer_unsign_timed(const vial_signer *s, const char *token, size_t len, int64_t max_age,
+                                          int64_t now, vial_str *value, int64_t *signed_at);
+
+/* URLSafeTimedSerializer.dumps: value as compact JSON (insertion order, UTF-8
+ * as is), zlib-compressed when shorter, signed with a timestamp. Tuples are
+ * written as arrays; bytes, UUIDs and datetimes are VIAL_SIGN_UNSERIALIZABLE. */
+vial_sign_status vial_serializer_dumps(vial_arena *a, const vial_signer *s, const vial_value *value, int64_t now,
+                                       vial_str *token);
+/* URLSafeTimedSerializer.loads(token, max_age) at time now; *signed_at may be NULL. */
+vial_sign_status vial_serializer_loads(vial_arena *a, const vial_signer *s, const char *token, size_t len,
+                                       int64_t max_age, int64_t now, vial_value **value, int64_t *signed_at);
+/* URLSafeTimedSerializer(secret, salt).dumps(value) now; NULL when secret is empty or value unserializable. */
+char *vial_sign(vial_arena *a, const char *secret, const char *salt, const vial_value *value);
+/* URLSafeTimedSerializer(secret, salt).loads(token, max_age) now; NULL with *status (may be NULL) on failure. */
+vial_value *vial_unsign(vial_arena *a, const char *secret, const char *salt, const char *token, int64_t max_age,
+                        vial_sign_status *status);
+
+/* ---- Flask's tagged JSON: Python types inside vial_value ----
+ *
+ * Session values may hold what Flask's TaggedJSONSerializer carries: a value's
+ * tag field says which Python type it stands for, so a cookie written by Flask
+ * reads back and is written again unchanged. Markup is a string with
+ * VIAL_FLAG_SAFE. */
+#define VIAL_TAG_TUPLE 0x0501    /* array: Python tuple, written {" t": [...]} */
+#define VIAL_TAG_BYTES 0x0502    /* string of raw bytes: Python bytes, {" b": base64} */
+#define VIAL_TAG_UUID 0x0503     /* string "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx": uuid.UUID, {" u": hex} */
+#define VIAL_TAG_DATETIME 0x0504 /* int, seconds since the epoch (UTC): datetime, {" d": HTTP date} */
+#define VIAL_TAG_DATE 0x0505     /* int, seconds since the epoch: datetime.date, written as an untagged
+                                    HTTP date string at midnight (Flask reads it back as a string) */
+#define VIAL_TAG_BIGINT 0x0506   /* string of decimal digits: a Python int beyond int64 */
+
+/* An empty tuple. */
+vial_value *vial_new_tuple(vial_arena *a);
+/* A bytes value (n raw bytes, copied). */
+vial_value *vial_new_bytes(vial_arena *a, const void *bytes, size_t n);
+/* A UUID from its 32-hex or dashed text (any case); NULL when text is not one. */
+vial_value *vial_new_uuid(vial_arena *a, const char *text);
+/* A datetime at t seconds since the epoch (UTC). */
+vial_value *vial_new_datetime(vial_arena *a, int64_t t);
+/* TaggedJSONSerializer.dumps: compact, keys sorted, ASCII only; NULL with err on a value it cannot carry. */
+char *vial_tagged_json_dumps(vial_arena *a, const vial_value *v, size_t *len, vial_json_error *err);
+/* TaggedJSONSerializer.loads: Python's json dialect, tags turned back into tagged values. */
+vial_value *vial_tagged_json_loads(vial_arena *a, const char *text, size_t len, vial_json_error *err);
+
+/* ---- Flask session cookies ----
+ *
+ * The value of Flask's "session" cookie: URLSafeTimedSerializer with salt
+ * "cookie-session", HMAC-SHA1 key derivation and tagged JSON. keys[0] is
+ * SECRET_KEY (signs), the rest SECRET_KEY_FALLBACKS (still read). */
+#define VIAL_SESSION_SALT "cookie-session"
+#define VIAL_SESSION_LIFETIME_DEFAULT 2678400 /* PERMANENT_SESSION_LIFETIME: 31 days */
+#define VIAL_SESSION_NO_SECRET_KEY_MESSAGE                                                                      \
+    "The session is unavailable because no secret key was set. Set the secret_key on the application to "      \
+    "something unique and secret."
+/* The cookie value for session (an object) signed with keys[0] at time now. */
+vial_sign_status vial_session_cookie_encode(vial_arena *a, const vial_str *keys, size_t nkeys,
+                                            const vial_value *session, int64_t now, vial_str *cookie);
+/* The session object a cookie holds, read at time now with max_age (Flask passes
+ * PERMANENT_SESSION_LIFETIME). Always an object: empty unless *status (may be
+ * NULL) is VIAL_SIGN_OK, never partial. NULL only when out of memory. */
+vial_value *vial_session_cookie_decode(vial_arena *a, const vial_str *keys, size_t nkeys, const char *cookie,
+                                       size_t len, int64_t now, int64_t max_age, vial_sign_status *status);
+
+/* ---- Passwords, as Werkzeug stores them ----
+ *
+ * "method$salt$hash": scrypt:N:r:p (Werkzeug >= 3.0), pbkdf2:<digest>:<iterations>
+ * (all versions), and on reading also Werkzeug 2.2's legacy forms (plain,
+ * salted HMAC, unsalted digest). */
+#define VIAL_PASSWORD_DEFAULT_METHOD "scrypt:32768:8:1" /* current Werkzeug's default */
+#define VIAL_PASSWORD_SALT_LENGTH 16
+#define VIAL_PBKDF2_DEFAULT_ITERATIONS 1000000  /* generating "pbkdf2:<digest>" (Werkzeug 3.1) */
+#define VIAL_PBKDF2_LEGACY_ITERATIONS 260000    /* checking "pbkdf2:<digest>$..." without a count (Werkzeug 2.2) */
+#define VIAL_PBKDF2_MAX_ITERATIONS 100000000    /* more is refused rather than run for minutes */
+#define VIAL_SCRYPT_MAX_MEMORY (256u << 20)     /* scrypt parameters needing more memory are refused */
+
+/* What went wrong, for functions that can fail. */
+typedef struct vial_password_error {
+    char message[160];
+} vial_password_error;
+
+/* Options of vial_generate_password_hash_ex; zero means the default. */
+typedef struct vial_password_options {
+    const char *method;         /* NULL: VIAL_PASSWORD_DEFAULT_METHOD */
+    int salt_length;            /* 0: VIAL_PASSWORD_SALT_LENGTH */
+    const char *salt;           /* NULL: random from the OS (tests pass a fixed one) */
+    unsigned pbkdf2_iterations; /* count for a method "pbkdf2:<digest>"; 0: VIAL_PBKDF2_DEFAULT_ITERATIONS */
+} vial_password_options;
+
+/* generate_password_hash(password, method) (method NULL: the default); NULL on a bad method (logged). */
+char *vial_generate_password_hash(vial_arena *a, const char *password, const char *method);
+/* generate_password_hash with every option; NULL with err filled on failure. */
+char *vial_generate_password_hash_ex(vial_arena *a, const char *password, size_t password_len,
+                                     const vial_password_options *opts, vial_password_error *err);
+/* check_password_hash(pwhash, password): false on mismatch or a malformed hash (logged). */
+bool vial_check_password_hash(const char *pwhash, const char *password);
+/* check_password_hash: 1 match, 0 mismatch, -1 where Werkzeug raises (err filled). */
+int vial_check_password_hash_ex(const char *pwhash, size_t pwhash_len, const char *password, size_t password_len,
+                                vial_password_error *err);
+
 /* ==== end section: session ==== */
 
 /* ==== section: templates (src/template) ==== */

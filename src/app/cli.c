@@ -226,6 +226,7 @@ static int cmd_run(vial_app *app, const char *prog, int argc, char **argv) {
                    "  -w, --workers INTEGER  Worker processes.  [default: number of CPUs; env VIAL_RUN_WORKERS]\n"
                    "  --debug / --no-debug   One worker, detailed error pages, restart when the binary changes.\n"
                    "                         [env VIAL_DEBUG]\n"
+                   "  --single               One process without a master (for debuggers and profilers).\n"
                    "  --help                 Show this message and exit.\n",
                    prog);
             return 0;
@@ -245,6 +246,9 @@ static int cmd_run(vial_app *app, const char *prog, int argc, char **argv) {
             debug = true;
         } else if (strcmp(name, "--no-debug") == 0) {
             debug = false;
+        } else if (strcmp(name, "--single") == 0) {
+            /* One process, no master (for debuggers and profilers such as callgrind). */
+            app->run_single_process = true;
         } else if (a[0] == '-') {
             return usage_error(prog, "run", "No such option: %s", name);
         } else {

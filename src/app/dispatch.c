@@ -66,13 +66,13 @@ static void default_page(vial_req *rq, vial_res *rs, int code) {
     res_clear(rs);
     rs->http->status = code;
     const char *description = rq->abort_description;
-    if (code == 500 && description && !vial_config_bool(rq->app, "DEBUG", false)) {
+    if (code == 500 && description && !app_settings_get(rq->app)->debug) {
         /* Details of a failure are for the log, not for the client (unless debugging). */
         vial_log(VIAL_LOG_ERROR, "%s %s: 500: %s", vial_method(rq), vial_path(rq), description);
         description = NULL;
     }
     app_default_error_page(rs, code, description);
-    if (code == 405 && rq->allow_header) vial_set_header(rs, "Allow", rq->allow_header);
+    if (code == 405 && rq->allow_bits) vial_set_header(rs, "Allow", app_allow_header(rq));
 }
 
 /* Answers an error: the user's handler, else the default page. */
@@ -88,7 +88,7 @@ static void handle_error(vial_req *rq, vial_res *rs, int code) {
     if (setjmp(jb) == 0) {
         res_clear(rs);
         rs->http->status = code;
-        if (code == 405 && rq->allow_header) vial_set_header(rs, "Allow", rq->allow_header);
+        if (code == 405 && rq->allow_bits) vial_set_header(rs, "Allow", app_allow_header(rq));
         fn(rq, rs, code);
     } else {
         vial_log(VIAL_LOG_ERROR, "the error handler for %d aborted with %d", code, rq->abort_code);
@@ -176,13 +176,13 @@ void app_dispatch(vial_app *app, vial_exchange *ex, vial_req *rq, vial_res *rs) 
         route_lookup(app, rq, &match);
         rq->route = match.route;
         rq->view_args = match.view_args;
-        rq->allow_header = match.allow_header;
+        rq->allow_bits = match.allowed;
         if (!run_before(rq, rs)) {
             switch (match.status) {
             case ROUTE_FOUND:
                 if (ex->req.method_bit == VIAL_OPTIONS && match.auto_options) {
                     /* Automatic OPTIONS: 200 with Allow, as Flask's provide_automatic_options. */
-                    vial_set_header(rs, "Allow", match.allow_header);
+                    vial_set_header(rs, "Allow", app_allow_header(rq));
                     rs->http->body_kind = VIAL_BODY_BYTES;
                     break;
                 }

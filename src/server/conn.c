@@ -313,7 +313,10 @@ static void linger_read(vial_conn *c) {
 }
 
 static void conn_finish(vial_conn *c) {
-    if (!c->linger) {
+    /* Unread input (pipelined requests after a close, a body not read)
+     * would make close() send a reset that can destroy the response on
+     * its way: those connections linger. */
+    if (!c->linger && c->rpos == c->rlen && !c->readable) {
         vial_conn_close(c);
         return;
     }

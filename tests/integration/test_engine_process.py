@@ -200,8 +200,47 @@ def test_second_sigint_stops_at_once():
         s.kill()
 
 
+def test_connection_limit_pauses_accepting():
+    with Server("--max-connections", "4", workers=1) as s:
+        held = []
+        for _ in range(4):
+            h = Conn(s.port)
+            h.send(b"GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n")
+            assert h.read_response().status == 200
+            held.append(h)
+        extra = Conn(s.port)  # the kernel completes the handshake; the worker does not accept
+        extra.send(b"GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n")
+        s.wait_line("connection limit reached", 10)
+        extra.sock.settimeout(1.0)
+        try:
+            extra.sock.recv(1)
+            raise AssertionError("served beyond the connection limit")
+        except socket.timeout:
+            pass
+        held[0].close()  # one slot frees up: the waiting client is taken and served
+        extra.sock.settimeout(20)
+        r = extra.read_response()
+        assert r.status == 200 and r.body == b"Hello, World!"
+        for h in held[1:] + [extra]:
+            h.close()
+
+
+def test_single_process_mode():
+    s = Server("--single")
+    try:
+        assert s.workers() == [], "single-process mode forked"
+        assert "single process" in s.wait_line("Running on", 5)
+        assert get(s.port, "/pid").body == str(s.pid).encode()
+        assert get(s.port, "/slow?ms=10").body == b"slept 10\n"
+        s.signal(signal.SIGINT)
+        assert s.proc.wait(timeout=20) == 0
+        s.wait_line("Stopped", 10)
+    finally:
+        s.kill()
+
+
 if __name__ == "__main__":
     run([test_sigterm_lets_a_slow_request_finish, test_kill_9_worker_is_respawned_while_requests_continue,
          test_sighup_reload_loses_no_request, test_crash_costs_only_its_worker,
          test_sigusr1_reopens_logs_without_disruption, test_debug_mode_reloads_when_the_binary_changes,
-         test_second_sigint_stops_at_once])
+         test_second_sigint_stops_at_once, test_connection_limit_pauses_accepting, test_single_process_mode])
