@@ -85,8 +85,9 @@ class Server:
                     return
             except OSError:
                 time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"{kind} server for {lesson} did not start: {self.log()}")
+        log = self.log()
+        self.cleanup()
+        raise RuntimeError(f"{kind} server for {lesson} did not start: {log}")
 
     def log(self):
         with open(self.err_path, encoding="utf-8", errors="replace") as fh:
@@ -115,14 +116,28 @@ class Server:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def start(kind, lesson):
+    """A server on a free port; tries again when another process took the port first."""
+    for attempt in range(3):
+        try:
+            return Server(kind, lesson)
+        except RuntimeError:
+            if attempt == 2:
+                raise
+
+
 class Pair:
     """The lesson served by vial and by Flask, for the same requests."""
 
     def __init__(self, lesson):
         self.lesson = lesson
         self.vial = self.flask = None
-        self.vial = Server("vial", lesson)
-        self.flask = Server("flask", lesson)
+        try:
+            self.vial = start("vial", lesson)
+            self.flask = start("flask", lesson)
+        except BaseException:
+            self.__exit__()
+            raise
 
     def __enter__(self):
         return self
