@@ -417,13 +417,13 @@ int vial_main(vial_app *app, int argc, char **argv) {
         fprintf(stderr, "Error: no application (vial_app_new failed).\n");
         return 1;
     }
-    if (app->last_error) {
+    if (app->setup_failed) {
+        /* A bad rule or a duplicate endpoint: Flask fails at import time; we refuse to start. */
         fprintf(stderr, "Error: the app could not be set up: %s\n", app->last_error);
         return 1;
     }
-    vial_config_from_env(app, "VIAL");
-    if (app->last_error) {
-        fprintf(stderr, "Error: %s\n", app->last_error);
+    if (vial_config_from_env(app, "VIAL") != 0) {
+        fprintf(stderr, "Error: %s\n", app->last_error ? app->last_error : "bad VIAL_* environment variable");
         return 1;
     }
     if (argc < 2 || strcmp(argv[1], "--help") == 0) {
