@@ -413,6 +413,9 @@ unsigned vial_methods(const char *names);
 struct vial_converter; /* routing section below */
 /* Registers a URL converter for the app's rules (app.url_map.converters["re"] = RegexConverter). */
 int vial_add_converter(vial_app *app, const char *name, const struct vial_converter *conv);
+struct vial_router; /* routing section below */
+/* app.url_map: the app's rules (list them with vial_router_count / vial_router_rule). */
+const struct vial_router *vial_app_url_map(vial_app *app);
 /* url_for(endpoint, key=value, ...): pairs of C strings ending with NULL; "_external", "_scheme",
  * "_anchor", "_method" as in Flask; unused keys become the query string. Aborts 500 when it cannot build. */
 char *vial_url_for(vial_req *rq, const char *endpoint, ...);

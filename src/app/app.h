@@ -139,6 +139,7 @@ struct vial_app {
     size_t worker_hook_count;
     const char *last_error;
     bool run_single_process;
+    bool setup_failed; /* a route, hook or blueprint could not be registered */
     uint64_t config_version;
     app_settings settings;
 };

@@ -105,6 +105,11 @@ void route_lookup(vial_app *app, vial_req *rq, route_result *out) {
     }
 }
 
+const struct vial_router *vial_app_url_map(vial_app *app) {
+    if (app->router_dirty) app_compile_routes(app);
+    return app->router;
+}
+
 /* ---- url_for ---- */
 
 char *vial_url_for_value(vial_req *rq, const char *endpoint, const vial_value *values) {
