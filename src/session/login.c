@@ -315,7 +315,7 @@ void login_after_request(vial_req *rq, vial_res *rs, session_app *sa) {
     bool refresh = session_cfg_bool(app, "REMEMBER_COOKIE_REFRESH_EACH_REQUEST", false);
     /* A session not opened in this request holds no "_remember" (it is popped where it is set). */
     if (!refresh && !(s && s->opened)) return;
-    if (s && s->opened && s->null_session) return;
+    if (session_open(rq)->null_session) return; /* nothing to remember without a key */
     if (!vial_session_contains(rq, "_remember") && refresh) vial_session_set_str(rq, "_remember", "set");
     if (!vial_session_contains(rq, "_remember")) return;
     vial_value *op = vial_session_pop(rq, "_remember");

@@ -284,6 +284,18 @@ Test(login, remember_cookie_settings_and_duration) {
     vial_app_free(app);
 }
 
+Test(login, refreshing_the_remember_cookie_without_a_secret_key_breaks_nothing) {
+    vial_app *app = make_app(false);
+    vial_config_set(app, "SECRET_KEY", NULL);
+    vial_config_set(app, "REMEMBER_COOKIE_REFRESH_EACH_REQUEST", "true");
+    vial_client *c = vial_test_client(app);
+    vial_response *r = vial_client_get(c, "/check_next?next=/x");
+    cr_assert_eq(r->status, 200);
+    cr_assert_eq(set_cookie_count(r), 0);
+    vial_client_free(c);
+    vial_app_free(app);
+}
+
 Test(login, session_protection) {
     vial_app *app = make_app(false);
     vial_client *c = vial_test_client(app);
