@@ -159,6 +159,8 @@ void session_redis_save(vial_req *rq, vial_res *rs, session_req *s) {
         s->sid_from_cookie = false;
         s->sid = new_sid(rq);
     }
+    if (s->clear_requested && !vial_object_get(s->data, "_permanent") && !effectively_empty(s->data))
+        mark_new(rq, s); /* refilled after clear(): a new session, permanent as new ones are */
     if (effectively_empty(s->data)) {
         if (s->modified) {
             if (s->sid_from_cookie) delete_entry(rq, s);

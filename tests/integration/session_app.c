@@ -7,7 +7,7 @@
  *
  *   /set?k=..&v=..      session[k] = v         /setint?k=..&v=..  an integer
  *   /dump               the session as Flask's tagged JSON (sorted keys)
- *   /pop?k=..  /clear  /permanent
+ *   /pop?k=..  /clear  /permanent  /relogin?user=.. (clear, then set)
  *   /flash?m=..&c=..    flash(m, c)            /flashes  [[category, message]...]
  *   /hash?pw=..         a pbkdf2 hash (Werkzeug 2.2 reads it)
  *   /check (POST hash, pw)                     "1" or "0"
@@ -53,6 +53,12 @@ static void pop_view(vial_req *rq, vial_res *rs) {
 static void clear_view(vial_req *rq, vial_res *rs) {
     vial_session_clear(rq);
     vial_text(rs, "cleared");
+}
+
+static void relogin_view(vial_req *rq, vial_res *rs) {
+    vial_session_clear(rq);
+    vial_session_set_str(rq, "user", vial_arg(rq, "user"));
+    vial_text(rs, "relogged");
 }
 
 static void permanent_view(vial_req *rq, vial_res *rs) {
@@ -173,6 +179,7 @@ int main(int argc, char **argv) {
     vial_route(app, "/pop", VIAL_GET, pop_view);
     vial_route(app, "/clear", VIAL_GET, clear_view);
     vial_route(app, "/permanent", VIAL_GET, permanent_view);
+    vial_route(app, "/relogin", VIAL_GET, relogin_view);
     vial_route(app, "/flash", VIAL_GET, flash_view);
     vial_route(app, "/flashes", VIAL_GET, flashes_view);
     vial_route(app, "/hash", VIAL_GET, hash_view);

@@ -78,6 +78,14 @@ def test_store_layout():
         r = c.get(a.url + "/pop?k=a", timeout=TIMEOUT)
         assert redis.command("EXISTS", "session:" + sid) == 0
         assert "Max-Age=0" in r.headers["Set-Cookie"], r.headers
+        # clear and refill in one request (a login): the old entry goes, the session gets a new id
+        c.get(a.url + "/set?k=cart&v=3", timeout=TIMEOUT)
+        before = sid_of(c.cookies.get("session"))
+        c.get(a.url + "/relogin?user=root", timeout=TIMEOUT)
+        after = sid_of(c.cookies.get("session"))
+        assert after != before
+        assert redis.command("EXISTS", "session:" + before) == 0
+        assert json.loads(redis.command("GET", "session:" + after)) == {"_permanent": True, "user": "root"}
         # a new session after clear gets a new id
         c.get(a.url + "/set?k=a&v=1", timeout=TIMEOUT)
         assert sid_of(c.cookies.get("session")) != sid
