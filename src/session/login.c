@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "session/internal.h"
 #include "session/session_req.h"
 
 #define DEFAULT_LOGIN_MESSAGE "Please log in to access this page."
@@ -98,7 +99,7 @@ static char *cookie_digest(vial_req *rq, const char *payload) {
     vial_str key = cookie_key(rq);
     unsigned char mac[SHA512_DIGEST_LENGTH];
     unsigned mac_len = 0;
-    if (!HMAC(EVP_sha512(), key.ptr, (int)key.len, (const unsigned char *)payload, strlen(payload), mac, &mac_len))
+    if (!vial_hmac(EVP_sha512(), key.ptr, key.len, payload, strlen(payload), mac, &mac_len))
         vial_abort(rq, 500);
     char *hex = vial_arena_alloc(rq->arena, 2 * mac_len + 1);
     if (!hex) vial_abort(rq, 500);
