@@ -40,7 +40,11 @@ class Run(unittest.TestCase):
                 self.fail("expected 500")
             except urllib.error.HTTPError as e:
                 self.assertEqual(e.code, 500)
-                self.assertIn("details for debug mode", e.read().decode())
+                page = e.read().decode()
+                self.assertIn("details for debug mode", page)
+                self.assertIn("<code>crash()</code> at <code>", page, "the debug page says where the view aborted")
+                self.assertIn("app_server.c:", page)
+                self.assertIn("<tr><th>endpoint<td>crash", page)
         with App("--port", "0") as app:
             try:
                 urllib.request.urlopen(f"{app.url}/boom", timeout=10)
