@@ -68,6 +68,13 @@ const EVP_MD *vial_digest_get(const char *name, size_t n);
 /* Releases a digest from vial_digest_get (no-op for built-in ones). */
 void vial_digest_release(const EVP_MD *md);
 
+/* ---- clock.c ---- */
+
+/* Seconds since the epoch from CLOCK_REALTIME. Not time(): glibc's time()
+ * reads the coarse clock, which lags by up to a tick, so a token Python
+ * signed at the start of a second would read as "from the future" here. */
+int64_t vial_unix_now(void);
+
 /* ---- hmac.c ---- */
 
 /* HMAC(md, key, data) into out (EVP_MAX_MD_SIZE bytes); keyed contexts are

@@ -222,7 +222,7 @@ char *vial_sign(vial_arena *a, const char *secret, const char *salt, const vial_
     vial_signer s = {.keys = &key, .nkeys = 1};
     if (salt) s.salt = (vial_str){salt, strlen(salt)};
     vial_str token;
-    vial_sign_status rc = vial_serializer_dumps(a, &s, value, (int64_t)time(NULL), &token);
+    vial_sign_status rc = vial_serializer_dumps(a, &s, value, vial_unix_now(), &token);
     if (rc != VIAL_SIGN_OK) {
         vial_log(VIAL_LOG_WARNING, "vial_sign: %s", vial_sign_strerror(rc));
         return NULL;
@@ -237,7 +237,7 @@ vial_value *vial_unsign(vial_arena *a, const char *secret, const char *salt, con
     if (salt) s.salt = (vial_str){salt, strlen(salt)};
     vial_value *v = NULL;
     vial_sign_status rc = vial_serializer_loads(a, &s, token ? token : "", token ? strlen(token) : 0, max_age,
-                                                (int64_t)time(NULL), &v, NULL);
+                                                vial_unix_now(), &v, NULL);
     if (status) *status = rc;
     return rc == VIAL_SIGN_OK ? v : NULL;
 }

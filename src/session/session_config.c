@@ -13,9 +13,10 @@
 #include <strings.h>
 #include <time.h>
 
+#include "session/internal.h"
 #include "session/session_req.h"
 
-int64_t session_now(void) { return (int64_t)time(NULL); }
+int64_t session_now(void) { return vial_unix_now(); }
 
 int64_t session_cfg_int(vial_app *app, const char *key, int64_t fallback) {
     const vial_value *v = vial_config_get(app, key);

@@ -37,10 +37,17 @@ static inline char *cookie_value_of(vial_arena *a, const char *line) {
     return vial_arena_strndup(a, eq + 1, n);
 }
 
+/* Seconds from CLOCK_REALTIME, as the server signs with (time() can be a tick behind). */
+static inline int64_t precise_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec;
+}
+
 /* Decodes a session cookie with one key, now, Flask's default lifetime. */
 static inline vial_value *decode_with(vial_arena *a, const char *key, const char *cookie, vial_sign_status *why) {
     vial_str k = {key, strlen(key)};
-    return vial_session_cookie_decode(a, &k, 1, cookie, strlen(cookie), (int64_t)time(NULL),
+    return vial_session_cookie_decode(a, &k, 1, cookie, strlen(cookie), precise_now(),
                                       VIAL_SESSION_LIFETIME_DEFAULT, why);
 }
 
