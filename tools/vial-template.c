@@ -142,7 +142,7 @@ int main(int argc, char **argv) {
         vial_buf msg;
         vial_buf_init(&msg, NULL, 0);
         if (err.kind == VIAL_TPL_ERR_NOT_FOUND && err.line == 0)
-            vial_buf_printf(&msg, "%s: template not found: %s", file, err.message);
+            vial_buf_printf(&msg, "%s: %s", file, err.message);
         else
             vial_tpl_error_format(&err, &msg);
         fprintf(stderr, "%s\n", vial_buf_cstr(&msg));

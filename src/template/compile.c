@@ -30,6 +30,8 @@ typedef struct scope {
     bool toplevel;      /* the template's top level (ifs included) */
     bool check_extends; /* output here is dropped once the template extends */
     int ae;             /* static autoescape: 1, 0, or -1 when decided at runtime */
+    int ae_fold;        /* what Jinja2's compiler believes it is: constant output is escaped by this,
+                           even inside {% autoescape expr %} with a non-constant expr */
 } scope;
 
 static int fail(compiler *c, const tpl_node *n, const char *fmt, ...) VIAL_PRINTF(3, 4);
@@ -372,7 +374,7 @@ static void try_fold(compiler *c, tpl_node *n, int ae) {
         for (uint32_t i = 0; i < n->u.cmp.n && foldable; i++) foldable = is_const(n->u.cmp.rhs[i]);
         break;
     case N_CONCAT:
-        foldable = ae >= 0;
+        foldable = true;
         for (uint32_t i = 0; i < n->u.items.n && foldable; i++) foldable = is_const(n->u.items.items[i]);
         break;
     case N_TUPLE:
@@ -392,6 +394,21 @@ static void try_fold(compiler *c, tpl_node *n, int ae) {
     default: break;
     }
     if (!foldable) return;
+    if (n->kind == N_CONCAT) {
+        /* Jinja2's Concat.as_const is a plain "".join(str(x)): Markup is lost */
+        vial_buf b;
+        vial_buf_init(&b, c->t->arena, 1 << 20);
+        tpl_err scratch = {0};
+        tpl_render r = {.env = c->env, .arena = c->t->arena, .err = &scratch, .tmpl = c->t};
+        for (uint32_t i = 0; i < n->u.items.n; i++)
+            if (tv_str(&r, &b, n->u.items.items[i]->u.value) != 0) return;
+        vial_value *v = vial_new_str_ref(c->t->arena, vial_buf_cstr(&b), b.len);
+        if (!v) return;
+        n->kind = N_CONST;
+        n->flags |= NF_CONST_STR;
+        n->u.value = v;
+        return;
+    }
     tpl_err scratch = {0};
     vial_buf sink;
     vial_buf_init(&sink, c->t->arena, 1 << 20);
@@ -489,7 +506,7 @@ static int walk_expr(compiler *c, tpl_node *n, scope s) {
 
 static int walk_macro(compiler *c, tpl_node *n, scope s) {
     tpl_macro_def *m = n->u.macro;
-    scope inner = {.soft = false, .toplevel = false, .check_extends = false, .ae = s.ae};
+    scope inner = {.soft = false, .toplevel = false, .check_extends = false, .ae = s.ae, .ae_fold = s.ae_fold};
     for (uint32_t i = 0; i < m->nparams; i++)
         if (walk_expr(c, m->defaults[i], inner)) return -1;
     m->uses_caller = undeclared(&m->body, "caller");
@@ -546,7 +563,7 @@ static int walk_stmt(compiler *c, tpl_node *n, scope s) {
     }
     case S_SET: return walk_expr(c, n->u.set.target, s) || walk_expr(c, n->u.set.value, s);
     case S_SETBLOCK: {
-        scope inner = {.soft = false, .toplevel = false, .check_extends = false, .ae = s.ae};
+        scope inner = {.soft = false, .toplevel = false, .check_extends = false, .ae = s.ae, .ae_fold = s.ae_fold};
         return walk_expr(c, n->u.setblock.target, s) || walk_body(c, &n->u.setblock.body, inner) ||
                walk_expr(c, n->u.setblock.filter, inner);
     }
@@ -579,6 +596,7 @@ static int walk_stmt(compiler *c, tpl_node *n, scope s) {
         inner.soft = false;
         inner.toplevel = false;
         inner.ae = static_autoescape(n->u.autoescape.value);
+        if (inner.ae >= 0) inner.ae_fold = inner.ae;
         return walk_body(c, &n->u.autoescape.body, inner);
     }
     default: return 0;
@@ -586,11 +604,12 @@ static int walk_stmt(compiler *c, tpl_node *n, scope s) {
 }
 
 /* Constant output becomes static text; runs of static text merge. */
-static int fold_body(compiler *c, tpl_list *body, int ae) {
+static int fold_body(compiler *c, tpl_list *body, int ae_fold) {
     uint32_t out = 0;
     for (uint32_t i = 0; i < body->n; i++) {
         tpl_node *n = body->items[i];
-        if (n->kind == S_OUTPUT && n->u.expr->kind == N_CONST && ae >= 0) {
+        int ae = ae_fold;
+        if (n->kind == S_OUTPUT && n->u.expr->kind == N_CONST) {
             vial_value *v = n->u.expr->u.value;
             int k = tv_kind(v);
             if (k <= TK_STRING) {
@@ -639,17 +658,17 @@ static int fold_body(compiler *c, tpl_list *body, int ae) {
 static int walk_body(compiler *c, tpl_list *body, scope s) {
     for (uint32_t i = 0; i < body->n; i++)
         if (walk_stmt(c, body->items[i], s)) return -1;
-    return fold_body(c, body, s.ae);
+    return fold_body(c, body, s.ae_fold);
 }
 
 int tpl_compile(struct vial_tpl_env *env, tpl_template *t, tpl_err *err) {
     compiler c = {.env = env, .t = t, .err = err};
     if (collect_blocks(&c, &t->root)) return -1;
     int ae = t->autoescape ? 1 : 0;
-    scope root = {.soft = false, .toplevel = true, .check_extends = t->has_extends, .ae = ae};
+    scope root = {.soft = false, .toplevel = true, .check_extends = t->has_extends, .ae = ae, .ae_fold = ae};
     if (walk_body(&c, &t->root, root)) return -1;
     for (uint32_t i = 0; i < t->nblocks; i++) {
-        scope bs = {.soft = false, .toplevel = false, .check_extends = false, .ae = ae};
+        scope bs = {.soft = false, .toplevel = false, .check_extends = false, .ae = ae, .ae_fold = ae};
         if (walk_body(&c, &t->blocks[i]->body, bs)) return -1;
     }
     return 0;

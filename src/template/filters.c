@@ -1083,7 +1083,8 @@ static bool to_double_py(tpl_render *r, vial_value *v, double *out) {
 F(f_float) {
     UNUSED;
     double d;
-    if (tv_kind(v) == TK_UNDEF && r->strict) return (tpl_undef_fail(r, site, v), NULL);
+    /* float(Undefined) raises UndefinedError, which do_float does not catch */
+    if (tv_kind(v) == TK_UNDEF) return (tpl_undef_fail(r, site, v), NULL);
     if (to_double_py(r, v, &d)) return tv_double(r, d);
     return p[0] ? p[0] : tv_double(r, 0.0);
 }
@@ -1091,8 +1092,13 @@ F(f_float) {
 F(f_int) {
     UNUSED;
     int64_t base = 10;
-    if (p[1] && !int_arg(r, site, p[1], 10, &base)) return NULL;
-    if (tv_kind(v) == TK_UNDEF && r->strict) return (tpl_undef_fail(r, site, v), NULL);
+    bool base_ok = true;
+    if (p[1]) {
+        if (p[1]->type == VIAL_INT) base = p[1]->as.i;
+        else if (p[1]->type == VIAL_BOOL) base = p[1]->as.b;
+        else base_ok = false; /* int(s, base) raises TypeError, do_int falls back to float */
+    }
+    if (tv_kind(v) == TK_UNDEF) return (tpl_undef_fail(r, site, v), NULL);
     vial_value *dflt = p[0] ? p[0] : NULL;
     int64_t iv;
     bool overflow = false;
@@ -1104,7 +1110,8 @@ F(f_int) {
         if (isfinite(v->as.d)) return tpl_failv(r, site, "integer overflow (vial templates use 64-bit integers)");
         break;
     case TK_STRING:
-        if ((base == 0 || (base >= 2 && base <= 36)) && tv_parse_int(v->as.s.ptr, v->as.s.len, (int)base, &iv, &overflow)) {
+        if (base_ok && (base == 0 || (base >= 2 && base <= 36)) &&
+            tv_parse_int(v->as.s.ptr, v->as.s.len, (int)base, &iv, &overflow)) {
             if (overflow) return tpl_failv(r, site, "integer overflow (vial templates use 64-bit integers)");
             return tv_int(r, iv);
         }

@@ -476,7 +476,7 @@ tpl_template *tpl_env_load(struct vial_tpl_env *env, const char *name, size_t le
     }
     char name_z[4096];
     if (len >= sizeof name_z || memchr(name, 0, len)) {
-        set_err(err, VIAL_TPL_ERR_NOT_FOUND, display, "%s", display);
+        set_err(err, VIAL_TPL_ERR_NOT_FOUND, display, "template not found: %s", display);
         return NULL;
     }
     memcpy(name_z, name, len);
@@ -492,7 +492,7 @@ tpl_template *tpl_env_load(struct vial_tpl_env *env, const char *name, size_t le
     if (!t) {
         char rel[4096];
         if (safe_relpath(name_z, len, rel, sizeof rel) != 0) {
-            set_err(err, VIAL_TPL_ERR_NOT_FOUND, display, "%s", display);
+            set_err(err, VIAL_TPL_ERR_NOT_FOUND, display, "template not found: %s", display);
             return NULL;
         }
         for (size_t i = 0; i < env->npaths && !t; i++) {
@@ -516,7 +516,7 @@ tpl_template *tpl_env_load(struct vial_tpl_env *env, const char *name, size_t le
         }
     }
     if (!t) {
-        set_err(err, VIAL_TPL_ERR_NOT_FOUND, display, "%s", display);
+        set_err(err, VIAL_TPL_ERR_NOT_FOUND, display, "template not found: %s", display);
         return NULL;
     }
     if (hit >= 0) {

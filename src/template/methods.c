@@ -248,17 +248,8 @@ vial_value *tpl_str_split(tpl_render *r, const tpl_node *site, vial_value *self,
         if (!right) {
             for (size_t w = 0; w < nw; w++) {
                 if ((int64_t)w == maxsplit) {
-                    /* the rest, leading whitespace removed, trailing kept up to the end */
-                    size_t e = n;
-                    size_t keep = starts[2 * w];
-                    for (size_t j = keep; j < e;) {
-                        uint32_t cp;
-                        size_t k = tv_next_cp(s + j, e - j, &cp);
-                        j += k;
-                    }
-                    /* trailing whitespace is stripped only if nothing follows */
-                    size_t last = starts[2 * (nw - 1) + 1];
-                    if (push(r, out, sub_str(r, self, keep, last - keep)) != 0) return NULL;
+                    /* the rest keeps its trailing whitespace, as Python's does */
+                    if (push(r, out, sub_str(r, self, starts[2 * w], n - starts[2 * w])) != 0) return NULL;
                     return out;
                 }
                 if (push(r, out, sub_str(r, self, starts[2 * w], starts[2 * w + 1] - starts[2 * w])) != 0) return NULL;
@@ -271,8 +262,7 @@ vial_value *tpl_str_split(tpl_render *r, const tpl_node *site, vial_value *self,
         if (!rev) return NULL;
         for (size_t w = nw; w > 0; w--) {
             if (splits == maxsplit) {
-                size_t first = starts[0];
-                if (push(r, rev, sub_str(r, self, first, starts[2 * (w - 1) + 1] - first)) != 0) return NULL;
+                if (push(r, rev, sub_str(r, self, 0, starts[2 * (w - 1) + 1])) != 0) return NULL;
                 break;
             }
             if (push(r, rev, sub_str(r, self, starts[2 * (w - 1)], starts[2 * (w - 1) + 1] - starts[2 * (w - 1)])) != 0)
