@@ -159,32 +159,32 @@ vial_value *tpl_lipsum(tpl_render *r, const tpl_node *site, int64_t n, bool html
             do word = lorem_words[rng() % nwords];
             while (word == last);
             last = word;
-            if (idx) vial_buf_putc(&para, ' ');
+            if (idx) tb_putc(&para, ' ');
             if (next_cap) {
-                vial_buf_putc(&para, word[0] - 32);
-                vial_buf_puts(&para, word + 1);
+                tb_putc(&para, word[0] - 32);
+                tb_puts(&para, word + 1);
                 next_cap = false;
             } else {
-                vial_buf_puts(&para, word);
+                tb_puts(&para, word);
             }
             if (idx - randrange(3, 8) > last_comma) {
                 last_comma = idx;
                 last_fullstop += 2;
-                vial_buf_putc(&para, ',');
+                tb_putc(&para, ',');
             }
             if (idx - randrange(10, 20) > last_fullstop) {
                 last_comma = last_fullstop = idx;
-                vial_buf_putc(&para, '.');
+                tb_putc(&para, '.');
                 next_cap = true;
             }
         }
         if (para.len && para.data[para.len - 1] == ',') para.data[para.len - 1] = '.';
-        else if (!para.len || para.data[para.len - 1] != '.') vial_buf_putc(&para, '.');
-        if (p) vial_buf_puts(&out, html ? "\n" : "\n\n");
-        if (html) vial_buf_puts(&out, "<p>");
+        else if (!para.len || para.data[para.len - 1] != '.') tb_putc(&para, '.');
+        if (p) tb_puts(&out, html ? "\n" : "\n\n");
+        if (html) tb_puts(&out, "<p>");
         if (html) tv_escape_into(&out, para.data, para.len);
-        else vial_buf_append(&out, para.data, para.len);
-        if (html) vial_buf_puts(&out, "</p>");
+        else tb_append(&out, para.data, para.len);
+        if (html) tb_puts(&out, "</p>");
     }
     return tv_buf_value(r, &out, html);
 }

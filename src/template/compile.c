@@ -459,7 +459,18 @@ static int walk_expr(compiler *c, tpl_node *n, scope s) {
     int rc = 0;
     switch (n->kind) {
     case N_GETATTR:
-    case N_NSREF: rc = walk_expr(c, n->u.attr.obj, s); break;
+    case N_NSREF:
+        rc = walk_expr(c, n->u.attr.obj, s);
+        if (n->kind == N_GETATTR) {
+            /* names no builtin type has a method for can skip that check when rendering */
+            static vial_value probe_obj = {.type = VIAL_OBJECT}, probe_arr = {.type = VIAL_ARRAY},
+                              probe_str = {.type = VIAL_STRING};
+            vial_str a = n->u.attr.attr;
+            if (!tpl_has_method(&probe_obj, a.ptr, a.len) && !tpl_has_method(&probe_arr, a.ptr, a.len) &&
+                !tpl_has_method(&probe_str, a.ptr, a.len))
+                n->flags |= NF_NOT_METHOD;
+        }
+        break;
     case N_GETITEM: rc = walk_expr(c, n->u.item.obj, s) || walk_expr(c, n->u.item.key, s); break;
     case N_SLICE:
         rc = walk_expr(c, n->u.slice.obj, s) || walk_expr(c, n->u.slice.start, s) ||
@@ -652,6 +663,32 @@ static int fold_body(compiler *c, tpl_list *body, int ae_fold) {
         body->items[out++] = n;
     }
     body->n = out;
+    /* fuse runs of text and outputs: one statement dispatch for the run */
+    uint32_t w = 0;
+    for (uint32_t i = 0; i < body->n;) {
+        tpl_node *n = body->items[i];
+        uint32_t j = i;
+        while (j < body->n && (body->items[j]->kind == S_TEXT || body->items[j]->kind == S_OUTPUT) &&
+               (body->items[j]->flags & NF_CHECK_EXTENDS) == (n->flags & NF_CHECK_EXTENDS))
+            j++;
+        if (j - i >= 2) {
+            tpl_node *m = vial_arena_calloc(c->t->arena, sizeof *m);
+            tpl_node **parts = vial_arena_alloc(c->t->arena, (j - i) * sizeof *parts);
+            if (!m || !parts) return fail(c, n, "out of memory");
+            memcpy(parts, body->items + i, (j - i) * sizeof *parts);
+            m->kind = S_MULTI;
+            m->flags = n->flags & NF_CHECK_EXTENDS;
+            m->line = n->line;
+            m->col = n->col;
+            m->u.items = (tpl_list){parts, j - i};
+            body->items[w++] = m;
+            i = j;
+        } else {
+            body->items[w++] = n;
+            i++;
+        }
+    }
+    body->n = w;
     return 0;
 }
 

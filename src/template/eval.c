@@ -93,7 +93,7 @@ const char *tpl_undef_message(tpl_render *r, const vial_value *v) {
         name.as.s.ptr = u->name.ptr ? u->name.ptr : "";
         name.as.s.len = u->name.len;
         tv_repr(r, &b, &name);
-        vial_buf_puts(&b, " is undefined");
+        tb_puts(&b, " is undefined");
     } else if (u->has_index) {
         vial_buf_printf(&b, "%s has no element ", tv_object_type_repr(u->obj));
         tv_repr(r, &b, u->index);
@@ -419,7 +419,7 @@ static vial_value *eval_slice(tpl_render *r, tpl_frame *f, const tpl_node *n) {
     tv_buf(r, &b);
     for (int64_t i = 0; i < count; i++) {
         int64_t ci = start + i * step;
-        if (vial_buf_append(&b, s + offs[ci], offs[ci + 1] - offs[ci]) != 0) return tpl_failv(r, n, "string too large");
+        if (tb_append(&b, s + offs[ci], offs[ci + 1] - offs[ci]) != 0) return tpl_failv(r, n, "string too large");
     }
     return tv_buf_value(r, &b, tv_is_safe(obj));
 }
@@ -498,7 +498,7 @@ typedef struct argstore {
     vial_str kwn_inline[MAX_ARGS_ON_STACK];
 } argstore;
 
-static int push_pos(tpl_render *r, argstore *s, size_t *cap, vial_value *v) {
+static inline int push_pos(tpl_render *r, argstore *s, size_t *cap, vial_value *v) {
     if (s->a.npos == *cap) {
         size_t nc = *cap * 2;
         vial_value **p = vial_arena_alloc(r->arena, nc * sizeof *p);
@@ -803,6 +803,14 @@ static vial_value *eval_call(tpl_render *r, tpl_frame *f, const tpl_node *n, via
             bool found;
             return tpl_call_method(r, n, obj, callee->u.attr.attr.ptr, callee->u.attr.attr.len, &s.a, &found);
         }
+        if (k == TK_LOOP && !caller && (eq(callee->u.attr.attr.ptr, callee->u.attr.attr.len, "cycle") ||
+                                        eq(callee->u.attr.attr.ptr, callee->u.attr.attr.len, "changed"))) {
+            if (eval_args(r, f, n, &n->u.call.a, &s) != 0) return NULL;
+            tpl_func fake = {.fkind = FN_LOOPCALL, .self = obj};
+            fake.which = callee->u.attr.attr.ptr[1] == 'y' ? 0 : 1;
+            fake.name = fake.which == 0 ? "cycle" : "changed";
+            return loop_call(r, n, &fake, &s.a);
+        }
         vial_value *fn = tpl_getattr(r, callee, obj, callee->u.attr.attr.ptr, callee->u.attr.attr.len);
         if (!fn) return NULL;
         if (eval_args(r, f, n, &n->u.call.a, &s) != 0) return NULL;
@@ -941,19 +949,32 @@ static vial_value *eval_seq(tpl_render *r, tpl_frame *f, const tpl_node *n, bool
 vial_value *tpl_eval(tpl_render *r, tpl_frame *f, const tpl_node *n) {
     switch (n->kind) {
     case N_CONST: return n->u.value;
-    case N_NAME: return tpl_lookup(r, f, n->u.name.id, &n->u.name.name);
+    case N_NAME: return tpl_lookup_fast(r, f, n->u.name.id, &n->u.name.name);
     case N_GETATTR: {
-        vial_value *obj = tpl_eval(r, f, n->u.attr.obj);
+        const tpl_node *on = n->u.attr.obj;
+        vial_value *obj = on->kind == N_NAME ? tpl_lookup_fast(r, f, on->u.name.id, &on->u.name.name) : tpl_eval(r, f, on);
         if (!obj) return NULL;
-        if (obj->type == VIAL_OBJECT && obj->as.obj.len <= 16) {
-            /* the hot path: row.field on a small dict */
+        if (obj->type == VIAL_OBJECT && (n->flags & NF_NOT_METHOD)) {
+            /* the hot path: row.field (dict methods win over keys, but this name is none) */
             vial_str a = n->u.attr.attr;
             const vial_member *m = obj->as.obj.items;
-            for (size_t i = 0; i < obj->as.obj.len; i++)
-                if (m[i].key_len == a.len && memcmp(m[i].key, a.ptr, a.len) == 0) {
-                    if (!tpl_has_method(obj, a.ptr, a.len)) return m[i].value;
-                    break;
+            size_t len = obj->as.obj.len;
+            uint32_t h = ((tpl_node *)n)->u.attr.hint;
+            if (h < len && m[h].key_len == a.len && memcmp(m[h].key, a.ptr, a.len) == 0) return m[h].value;
+            if (len <= 16) {
+                for (size_t i = 0; i < len; i++) {
+                    if (m[i].key_len != a.len || m[i].key[0] != a.ptr[0]) continue;
+                    size_t k = 1;
+                    while (k < a.len && m[i].key[k] == a.ptr[k]) k++;
+                    if (k == a.len) {
+                        ((tpl_node *)n)->u.attr.hint = (uint32_t)i;
+                        return m[i].value;
+                    }
                 }
+            } else {
+                vial_value *v = vial_object_getn(obj, a.ptr, a.len);
+                if (v) return v;
+            }
         }
         return tpl_getattr(r, n, obj, n->u.attr.attr.ptr, n->u.attr.attr.len);
     }

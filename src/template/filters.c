@@ -215,22 +215,18 @@ int tpl_sort_values(tpl_render *r, const tpl_node *site, vial_value **items, via
 
 /* ---- string filters ---- */
 
+vial_value *tpl_str_case(tpl_render *r, const tpl_node *site, vial_value *self, bool upper);
+
 F(f_upper) {
     UNUSED;
     vial_value *s = soft_str(r, site, v);
-    if (!s) return NULL;
-    bool found;
-    tpl_args none = {0};
-    return tpl_call_method(r, site, s, "upper", 5, &none, &found);
+    return s ? tpl_str_case(r, site, s, true) : NULL;
 }
 
 F(f_lower) {
     UNUSED;
     vial_value *s = soft_str(r, site, v);
-    if (!s) return NULL;
-    bool found;
-    tpl_args none = {0};
-    return tpl_call_method(r, site, s, "lower", 5, &none, &found);
+    return s ? tpl_str_case(r, site, s, false) : NULL;
 }
 
 F(f_capitalize) {
@@ -430,7 +426,7 @@ F(f_indent) {
     /* s += "\n"; lines = s.splitlines() */
     vial_buf sb;
     tv_buf(r, &sb);
-    if (vial_buf_append(&sb, v->as.s.ptr, v->as.s.len) != 0 || vial_buf_putc(&sb, '\n') != 0)
+    if (tb_append(&sb, v->as.s.ptr, v->as.s.len) != 0 || tb_putc(&sb, '\n') != 0)
         return tpl_failv(r, site, "string too large");
     vial_value *s = tv_buf_value(r, &sb, false);
     vial_value *lines = s ? tpl_str_splitlines(r, site, s, false) : NULL;
@@ -450,11 +446,11 @@ F(f_indent) {
     size_t n = lines->as.arr.len;
     for (size_t i = 0; i < n; i++) {
         vial_value *line = lines->as.arr.items[i];
-        if (i) vial_buf_putc(&b, '\n');
+        if (i) tb_putc(&b, '\n');
         bool add = blank ? (i > 0) : (i > 0 && line->as.s.len > 0);
         if (i == 0 && first) add = true;
-        if (add && vial_buf_append(&b, is, il) != 0) return tpl_failv(r, site, "string too large");
-        if (vial_buf_append(&b, line->as.s.ptr, line->as.s.len) != 0) return tpl_failv(r, site, "string too large");
+        if (add && tb_append(&b, is, il) != 0) return tpl_failv(r, site, "string too large");
+        if (tb_append(&b, line->as.s.ptr, line->as.s.len) != 0) return tpl_failv(r, site, "string too large");
     }
     return tv_buf_value(r, &b, markup);
 }
@@ -592,7 +588,7 @@ static int wrap_line(tpl_render *r, const tpl_node *site, vial_buf *out, bool *f
         }
         if (ncur && all_py_space(t->c + cur[ncur - 1].start, cur[ncur - 1].len)) ncur--;
         if (ncur) {
-            if (!*first_line && vial_buf_append(out, wrapstring->as.s.ptr, wrapstring->as.s.len) != 0) return -1;
+            if (!*first_line && tb_append(out, wrapstring->as.s.ptr, wrapstring->as.s.len) != 0) return -1;
             *first_line = false;
             for (size_t k = 0; k < ncur; k++)
                 if (put_cps(out, t->c + cur[k].start, cur[k].len) != 0) return -1;
@@ -621,7 +617,7 @@ F(f_wordwrap) {
     tv_buf(r, &b);
     for (size_t i = 0; i < lines->as.arr.len; i++) {
         vial_value *line = lines->as.arr.items[i];
-        if (i && vial_buf_append(&b, ws->as.s.ptr, ws->as.s.len) != 0) return tpl_failv(r, site, "string too large");
+        if (i && tb_append(&b, ws->as.s.ptr, ws->as.s.len) != 0) return tpl_failv(r, site, "string too large");
         cps t;
         if (!to_cps(r, line->as.s.ptr, line->as.s.len, &t)) return tpl_oom(r, site);
         bool first = true;
@@ -848,14 +844,14 @@ static vial_value *urlize_text(tpl_render *r, const tpl_node *site, vial_value *
     vial_buf attrs;
     tv_buf(r, &attrs);
     if (rel && *rel) {
-        vial_buf_puts(&attrs, " rel=\"");
+        tb_puts(&attrs, " rel=\"");
         tv_escape_into(&attrs, rel, strlen(rel));
-        vial_buf_putc(&attrs, '"');
+        tb_putc(&attrs, '"');
     }
     if (target && *target) {
-        vial_buf_puts(&attrs, " target=\"");
+        tb_puts(&attrs, " target=\"");
         tv_escape_into(&attrs, target, strlen(target));
-        vial_buf_putc(&attrs, '"');
+        tb_putc(&attrs, '"');
     }
     const char *attr_s = attrs.data ? attrs.data : "";
     size_t i = 0;
@@ -917,24 +913,24 @@ static vial_value *urlize_text(tpl_render *r, const tpl_node *site, vial_value *
         put_cps(&out, w, ms);
         if (http_match(&mid)) {
             bool has_scheme = cps_starts(&mid, 0, "https://") || cps_starts(&mid, 0, "http://");
-            vial_buf_puts(&out, has_scheme ? "<a href=\"" : "<a href=\"https://");
+            tb_puts(&out, has_scheme ? "<a href=\"" : "<a href=\"https://");
             put_cps(&out, mid.c, mid.n);
-            vial_buf_putc(&out, '"');
-            vial_buf_puts(&out, attr_s);
-            vial_buf_putc(&out, '>');
+            tb_putc(&out, '"');
+            tb_puts(&out, attr_s);
+            tb_putc(&out, '>');
             if (trim_limit >= 0 && (int64_t)mid.n > trim_limit) {
                 put_cps(&out, mid.c, (size_t)trim_limit);
-                vial_buf_puts(&out, "...");
+                tb_puts(&out, "...");
             } else {
                 put_cps(&out, mid.c, mid.n);
             }
-            vial_buf_puts(&out, "</a>");
+            tb_puts(&out, "</a>");
         } else if (cps_starts(&mid, 0, "mailto:") && email_match(&(cps){mid.c + 7, mid.n - 7}, 0)) {
-            vial_buf_puts(&out, "<a href=\"");
+            tb_puts(&out, "<a href=\"");
             put_cps(&out, mid.c, mid.n);
-            vial_buf_puts(&out, "\">");
+            tb_puts(&out, "\">");
             put_cps(&out, mid.c + 7, mid.n - 7);
-            vial_buf_puts(&out, "</a>");
+            tb_puts(&out, "</a>");
         } else {
             bool has_at = false, has_colon = false;
             for (size_t k = 0; k < mid.n; k++) {
@@ -943,11 +939,11 @@ static vial_value *urlize_text(tpl_render *r, const tpl_node *site, vial_value *
             }
             bool done = false;
             if (has_at && !cps_starts(&mid, 0, "www.") && !has_colon && email_match(&mid, 0)) {
-                vial_buf_puts(&out, "<a href=\"mailto:");
+                tb_puts(&out, "<a href=\"mailto:");
                 put_cps(&out, mid.c, mid.n);
-                vial_buf_puts(&out, "\">");
+                tb_puts(&out, "\">");
                 put_cps(&out, mid.c, mid.n);
-                vial_buf_puts(&out, "</a>");
+                tb_puts(&out, "</a>");
                 done = true;
             } else if (extra_schemes) {
                 vial_buf cur;
@@ -960,17 +956,17 @@ static vial_value *urlize_text(tpl_render *r, const tpl_node *site, vial_value *
                         memcmp(cur.data, sch->as.s.ptr, sch->as.s.len) == 0) {
                         vial_buf rep;
                         tv_buf(r, &rep);
-                        vial_buf_puts(&rep, "<a href=\"");
-                        vial_buf_append(&rep, cur.data, cur.len);
-                        vial_buf_putc(&rep, '"');
-                        vial_buf_puts(&rep, attr_s);
-                        vial_buf_putc(&rep, '>');
-                        vial_buf_append(&rep, cur.data, cur.len);
-                        vial_buf_puts(&rep, "</a>");
+                        tb_puts(&rep, "<a href=\"");
+                        tb_append(&rep, cur.data, cur.len);
+                        tb_putc(&rep, '"');
+                        tb_puts(&rep, attr_s);
+                        tb_putc(&rep, '>');
+                        tb_append(&rep, cur.data, cur.len);
+                        tb_puts(&rep, "</a>");
                         cur = rep;
                     }
                 }
-                vial_buf_append(&out, cur.data ? cur.data : "", cur.len);
+                tb_append(&out, cur.data ? cur.data : "", cur.len);
                 done = true;
             }
             if (!done) put_cps(&out, mid.c, mid.n);
@@ -1029,8 +1025,8 @@ F(f_urlize) {
     tv_buf(r, &relb);
     for (size_t i = 0; i < nw; i++) {
         if (i && strcmp(words[i], words[i - 1]) == 0) continue;
-        if (relb.len) vial_buf_putc(&relb, ' ');
-        vial_buf_puts(&relb, words[i]);
+        if (relb.len) tb_putc(&relb, ' ');
+        tb_puts(&relb, words[i]);
     }
     const char *target = NULL;
     if (p[2] && tv_kind(p[2]) != TK_NULL) {
@@ -1134,7 +1130,9 @@ static double py_round(double x, int64_t n) {
     if (n > 300) return x;
     if (n >= 0) {
         char buf[400];
-        snprintf(buf, sizeof buf, "%.*f", (int)n, x);
+        size_t k = 0;
+        if (signbit(x)) buf[k++] = '-';
+        if (tpl_fixed_digits(buf + k, sizeof buf - k, fabs(x), (int)n) < 0) return x;
         return strtod(buf, NULL);
     }
     if (n < -308) return copysign(0.0, x);
@@ -1214,7 +1212,12 @@ F(f_filesizeformat) {
             if (bytes < unit) break;
         }
         if (i == 8) i = 7;
-        snprintf(out, sizeof out, "%.1f %s", base * bytes / unit, binary ? bin[i] : dec[i]);
+        double q = base * bytes / unit;
+        char num[96];
+        size_t k = 0;
+        if (signbit(q)) num[k++] = '-';
+        if (tpl_fixed_digits(num + k, sizeof num - k, fabs(q), 1) < 0) return tpl_failv(r, site, "number too large");
+        snprintf(out, sizeof out, "%s %s", num, binary ? bin[i] : dec[i]);
     }
     return tv_strn(r, out, strlen(out), false);
 }
@@ -1297,32 +1300,30 @@ F(f_join) {
     attr_path ap;
     if (!parse_attr(r, site, p[1], &ap)) return NULL;
     size_t n = list->as.arr.len;
-    vial_value **items = vial_arena_alloc(r->arena, (n ? n : 1) * sizeof *items);
-    if (!items) return tpl_oom(r, site);
-    bool any_safe = false;
-    for (size_t i = 0; i < n; i++) {
-        vial_value *it = list->as.arr.items[i];
-        if (ap.n && !(it = get_path(r, site, it, &ap, NULL, false))) return NULL;
-        items[i] = it;
-        if (tv_is_safe(it)) any_safe = true;
+    vial_value **items = list->as.arr.items;
+    if (ap.n) {
+        items = vial_arena_alloc(r->arena, (n ? n : 1) * sizeof *items);
+        if (!items) return tpl_oom(r, site);
+        for (size_t i = 0; i < n; i++)
+            if (!(items[i] = get_path(r, site, list->as.arr.items[i], &ap, NULL, false))) return NULL;
     }
-    bool escape = r->autoescape && (any_safe || tv_is_safe(d));
+    bool escape = false;
+    if (r->autoescape) {
+        escape = tv_is_safe(d);
+        for (size_t i = 0; i < n && !escape; i++) escape = tv_is_safe(items[i]);
+    }
+    vial_value *ds = d->type == VIAL_STRING ? d : tv_to_str(r, site, d);
+    if (!ds) return NULL;
     vial_buf b;
     tv_buf(r, &b);
     for (size_t i = 0; i < n; i++) {
+        int rc;
         if (i) {
-            int rc;
-            if (escape && !tv_is_safe(d)) {
-                vial_value *ds = tv_to_str(r, site, d);
-                if (!ds) return NULL;
-                rc = tv_escape_into(&b, ds->as.s.ptr, ds->as.s.len);
-            } else {
-                rc = tv_str(r, &b, d);
-            }
-            if (rc != 0) return r->failed ? NULL : tpl_failv(r, site, "string too large");
+            rc = escape && !tv_is_safe(d) ? tv_escape_into(&b, ds->as.s.ptr, ds->as.s.len)
+                                          : tb_append(&b, ds->as.s.ptr, ds->as.s.len);
+            if (rc != 0) return tpl_failv(r, site, "string too large");
         }
         vial_value *it = items[i];
-        int rc;
         if (escape && !tv_is_safe(it)) {
             vial_value *s = tv_to_str(r, site, it);
             if (!s) return NULL;
@@ -1728,8 +1729,7 @@ F(f_format) {
         for (size_t i = 0; i < a->nkw; i++)
             if (vial_object_set_ref(args, a->kwnames[i].ptr, a->kwnames[i].len, a->kwvals[i]) != 0) return tpl_oom(r, site);
     } else {
-        args = tv_tuple(r, a->npos, a->pos);
-        if (!args) return NULL;
+        return tpl_percent_format_argv(r, site, s, a->pos, a->npos, true, NULL);
     }
     return tpl_percent_format(r, site, s, args);
 }
@@ -1746,7 +1746,7 @@ F(f_pprint) {
 
 static int json_str(vial_buf *b, const char *s, size_t n) {
     static const char hex[] = "0123456789abcdef";
-    if (vial_buf_putc(b, '"') != 0) return -1;
+    if (tb_putc(b, '"') != 0) return -1;
     for (size_t i = 0; i < n;) {
         uint32_t cp;
         size_t k = tv_next_cp(s + i, n - i, &cp);
@@ -1754,16 +1754,16 @@ static int json_str(vial_buf *b, const char *s, size_t n) {
         if (cp >= 0xDC80 && cp <= 0xDCFF) cp = 0xFFFD;
         char e[16];
         switch (cp) {
-        case '"': vial_buf_puts(b, "\\\""); continue;
-        case '\\': vial_buf_puts(b, "\\\\"); continue;
-        case '\n': vial_buf_puts(b, "\\n"); continue;
-        case '\r': vial_buf_puts(b, "\\r"); continue;
-        case '\t': vial_buf_puts(b, "\\t"); continue;
-        case '\b': vial_buf_puts(b, "\\b"); continue;
-        case '\f': vial_buf_puts(b, "\\f"); continue;
+        case '"': tb_puts(b, "\\\""); continue;
+        case '\\': tb_puts(b, "\\\\"); continue;
+        case '\n': tb_puts(b, "\\n"); continue;
+        case '\r': tb_puts(b, "\\r"); continue;
+        case '\t': tb_puts(b, "\\t"); continue;
+        case '\b': tb_puts(b, "\\b"); continue;
+        case '\f': tb_puts(b, "\\f"); continue;
         case '<': case '>': case '&': case '\'':
             snprintf(e, sizeof e, "\\u00%c%c", hex[cp >> 4], hex[cp & 15]);
-            vial_buf_puts(b, e);
+            tb_puts(b, e);
             continue;
         default: break;
         }
@@ -1774,12 +1774,12 @@ static int json_str(vial_buf *b, const char *s, size_t n) {
             } else {
                 snprintf(e, sizeof e, "\\u%04x", cp);
             }
-            if (vial_buf_puts(b, e) != 0) return -1;
+            if (tb_puts(b, e) != 0) return -1;
             continue;
         }
-        if (vial_buf_putc(b, (int)cp) != 0) return -1;
+        if (tb_putc(b, (int)cp) != 0) return -1;
     }
-    return vial_buf_putc(b, '"');
+    return tb_putc(b, '"');
 }
 
 static int cmp_member_ptrs(const void *x, const void *y) {
@@ -1791,9 +1791,9 @@ static int cmp_member_ptrs(const void *x, const void *y) {
 }
 
 static int json_indent(vial_buf *b, const vial_value *indent, int level) {
-    if (vial_buf_putc(b, '\n') != 0) return -1;
+    if (tb_putc(b, '\n') != 0) return -1;
     for (int i = 0; i < level; i++)
-        if (vial_buf_append(b, indent->as.s.ptr, indent->as.s.len) != 0) return -1;
+        if (tb_append(b, indent->as.s.ptr, indent->as.s.len) != 0) return -1;
     return 0;
 }
 
@@ -1801,43 +1801,43 @@ static int json_value(tpl_render *r, const tpl_node *site, vial_buf *b, const vi
                       int level) {
     if (level > 500) return tpl_fail(r, site, "maximum recursion depth exceeded while encoding a JSON object");
     switch (tv_kind(v)) {
-    case TK_NULL: return vial_buf_puts(b, "null");
-    case TK_BOOL: return vial_buf_puts(b, v->as.b ? "true" : "false");
+    case TK_NULL: return tb_puts(b, "null");
+    case TK_BOOL: return tb_puts(b, v->as.b ? "true" : "false");
     case TK_INT: return vial_buf_put_i64(b, v->as.i);
     case TK_DOUBLE:
-        if (isnan(v->as.d)) return vial_buf_puts(b, "NaN");
-        if (isinf(v->as.d)) return vial_buf_puts(b, v->as.d > 0 ? "Infinity" : "-Infinity");
+        if (isnan(v->as.d)) return tb_puts(b, "NaN");
+        if (isinf(v->as.d)) return tb_puts(b, v->as.d > 0 ? "Infinity" : "-Infinity");
         {
             char tmp[VIAL_DOUBLE_BUFSIZE];
-            return vial_buf_append(b, tmp, vial_format_double(tmp, v->as.d));
+            return tb_append(b, tmp, vial_format_double(tmp, v->as.d));
         }
     case TK_STRING: return json_str(b, v->as.s.ptr, v->as.s.len);
     case TK_ARRAY:
-        if (!v->as.arr.len) return vial_buf_puts(b, "[]");
-        vial_buf_putc(b, '[');
+        if (!v->as.arr.len) return tb_puts(b, "[]");
+        tb_putc(b, '[');
         for (size_t i = 0; i < v->as.arr.len; i++) {
-            if (i) vial_buf_puts(b, indent ? "," : ", ");
+            if (i) tb_puts(b, indent ? "," : ", ");
             if (indent && json_indent(b, indent, level + 1) != 0) return -1;
             if (json_value(r, site, b, v->as.arr.items[i], indent, level + 1) != 0) return -1;
         }
         if (indent && json_indent(b, indent, level) != 0) return -1;
-        return vial_buf_putc(b, ']');
+        return tb_putc(b, ']');
     case TK_OBJECT: {
-        if (!v->as.obj.len) return vial_buf_puts(b, "{}");
+        if (!v->as.obj.len) return tb_puts(b, "{}");
         size_t n = v->as.obj.len;
         const vial_member **m = vial_arena_alloc(r->arena, n * sizeof *m);
         if (!m) return tpl_oom(r, site), -1;
         for (size_t i = 0; i < n; i++) m[i] = &v->as.obj.items[i];
         qsort(m, n, sizeof *m, cmp_member_ptrs);
-        vial_buf_putc(b, '{');
+        tb_putc(b, '{');
         for (size_t i = 0; i < n; i++) {
-            if (i) vial_buf_puts(b, indent ? "," : ", ");
+            if (i) tb_puts(b, indent ? "," : ", ");
             if (indent && json_indent(b, indent, level + 1) != 0) return -1;
-            if (json_str(b, m[i]->key, m[i]->key_len) != 0 || vial_buf_puts(b, ": ") != 0) return -1;
+            if (json_str(b, m[i]->key, m[i]->key_len) != 0 || tb_puts(b, ": ") != 0) return -1;
             if (json_value(r, site, b, m[i]->value, indent, level + 1) != 0) return -1;
         }
         if (indent && json_indent(b, indent, level) != 0) return -1;
-        return vial_buf_putc(b, '}');
+        return tb_putc(b, '}');
     }
     case TK_NAMESPACE:
     default: return tpl_fail(r, site, "Object of type %s is not JSON serializable", tv_type_name(v));
@@ -1877,11 +1877,11 @@ static int url_quote(vial_buf *b, const char *s, size_t n, bool for_qs) {
         bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
                     c == '.' || c == '-' || c == '~' || (!for_qs && c == '/');
         int rc;
-        if (safe) rc = vial_buf_putc(b, c);
-        else if (for_qs && c == ' ') rc = vial_buf_putc(b, '+');
+        if (safe) rc = tb_putc(b, c);
+        else if (for_qs && c == ' ') rc = tb_putc(b, '+');
         else {
             char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            rc = vial_buf_append(b, e, 3);
+            rc = tb_append(b, e, 3);
         }
         if (rc != 0) return -1;
     }
@@ -1922,8 +1922,8 @@ F(f_urlencode) {
             return tpl_failv(r, site, pl->as.arr.len < 2 ? "not enough values to unpack (expected 2, got %zu)"
                                                          : "too many values to unpack (expected 2)",
                              pl->as.arr.len);
-        if (i) vial_buf_putc(&b, '&');
-        if (quote_value(r, site, &b, pl->as.arr.items[0], true) != 0 || vial_buf_putc(&b, '=') != 0 ||
+        if (i) tb_putc(&b, '&');
+        if (quote_value(r, site, &b, pl->as.arr.items[0], true) != 0 || tb_putc(&b, '=') != 0 ||
             quote_value(r, site, &b, pl->as.arr.items[1], true) != 0)
             return r->failed ? NULL : tpl_failv(r, site, "string too large");
     }
@@ -1956,14 +1956,14 @@ F(f_xmlattr) {
                 return tpl_failv(r, site, "Invalid character in attribute name: %s", vial_buf_cstr(&eb));
             }
         }
-        if (any || autospace) vial_buf_putc(&b, ' ');
+        if (any || autospace) tb_putc(&b, ' ');
         any = true;
         tv_escape_into(&b, m->key, m->key_len);
-        vial_buf_puts(&b, "=\"");
+        tb_puts(&b, "=\"");
         vial_value *ev = tv_escape(r, site, m->value);
         if (!ev) return NULL;
-        vial_buf_append(&b, ev->as.s.ptr, ev->as.s.len);
-        if (vial_buf_putc(&b, '"') != 0) return tpl_failv(r, site, "string too large");
+        tb_append(&b, ev->as.s.ptr, ev->as.s.len);
+        if (tb_putc(&b, '"') != 0) return tpl_failv(r, site, "string too large");
     }
     return tv_buf_value(r, &b, r->autoescape);
 }

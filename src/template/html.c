@@ -52,7 +52,7 @@ int tpl_html_unescape(vial_buf *b, const char *s, size_t n) {
     while (i < n) {
         const char *amp = memchr(s + i, '&', n - i);
         size_t lit = amp ? (size_t)(amp - s) - i : n - i;
-        if (lit && vial_buf_append(b, s + i, lit) != 0) return -1;
+        if (lit && tb_append(b, s + i, lit) != 0) return -1;
         i += lit;
         if (i >= n) break;
         size_t p = i + 1;
@@ -61,7 +61,7 @@ int tpl_html_unescape(vial_buf *b, const char *s, size_t n) {
             size_t d = p + 1 + (hex ? 1 : 0), e = d;
             while (e < n && (hex ? is_hex(s[e]) : (s[e] >= '0' && s[e] <= '9'))) e++;
             if (e == d) {
-                if (vial_buf_putc(b, '&') != 0) return -1;
+                if (tb_putc(b, '&') != 0) return -1;
                 i++;
                 continue;
             }
@@ -89,7 +89,7 @@ int tpl_html_unescape(vial_buf *b, const char *s, size_t n) {
                 cp = (uint32_t)num;
             }
             char tmp[4];
-            if (vial_buf_append(b, tmp, vial_utf8_encode(cp, tmp)) != 0) return -1;
+            if (tb_append(b, tmp, vial_utf8_encode(cp, tmp)) != 0) return -1;
             i = e;
             continue;
         }
@@ -104,14 +104,14 @@ int tpl_html_unescape(vial_buf *b, const char *s, size_t n) {
             chars++;
         }
         if (e == p) {
-            if (vial_buf_putc(b, '&') != 0) return -1;
+            if (tb_putc(b, '&') != 0) return -1;
             i++;
             continue;
         }
         if (e < n && s[e] == ';') e++;
         const char *v = find_entity(s + p, e - p);
         if (v) {
-            if (vial_buf_puts(b, v) != 0) return -1;
+            if (tb_puts(b, v) != 0) return -1;
             i = e;
             continue;
         }
@@ -120,12 +120,12 @@ int tpl_html_unescape(vial_buf *b, const char *s, size_t n) {
         for (size_t x = e - p - 1; x > 1; x--) {
             v = find_entity(s + p, x);
             if (v) {
-                if (vial_buf_puts(b, v) != 0 || vial_buf_append(b, s + p + x, e - p - x) != 0) return -1;
+                if (tb_puts(b, v) != 0 || tb_append(b, s + p + x, e - p - x) != 0) return -1;
                 done = true;
                 break;
             }
         }
-        if (!done && (vial_buf_putc(b, '&') != 0 || vial_buf_append(b, s + p, e - p) != 0)) return -1;
+        if (!done && (tb_putc(b, '&') != 0 || tb_append(b, s + p, e - p) != 0)) return -1;
         i = e;
     }
     return 0;
@@ -140,15 +140,15 @@ int tpl_striptags(tpl_render *r, vial_buf *out, const char *s, size_t n) {
     while (i < n) {
         const char *c = n - i >= 4 ? memmem(s + i, n - i, "<!--", 4) : NULL;
         if (!c) {
-            if (vial_buf_append(&a, s + i, n - i) != 0) return -1;
+            if (tb_append(&a, s + i, n - i) != 0) return -1;
             break;
         }
         const char *end = memmem(c + 4, (size_t)(s + n - c - 4), "-->", 3);
         if (!end) {
-            if (vial_buf_append(&a, s + i, n - i) != 0) return -1;
+            if (tb_append(&a, s + i, n - i) != 0) return -1;
             break;
         }
-        if (vial_buf_append(&a, s + i, (size_t)(c - (s + i))) != 0) return -1;
+        if (tb_append(&a, s + i, (size_t)(c - (s + i))) != 0) return -1;
         i = (size_t)(end + 3 - s);
     }
     const char *t = a.data ? a.data : "";
@@ -158,10 +158,10 @@ int tpl_striptags(tpl_render *r, vial_buf *out, const char *s, size_t n) {
         const char *lt = memchr(t + i, '<', tn - i);
         const char *gt = lt ? memchr(lt + 1, '>', (size_t)(t + tn - lt - 1)) : NULL;
         if (!lt || !gt) {
-            if (vial_buf_append(&bb, t + i, tn - i) != 0) return -1;
+            if (tb_append(&bb, t + i, tn - i) != 0) return -1;
             break;
         }
-        if (vial_buf_append(&bb, t + i, (size_t)(lt - (t + i))) != 0) return -1;
+        if (tb_append(&bb, t + i, (size_t)(lt - (t + i))) != 0) return -1;
         i = (size_t)(gt + 1 - t);
     }
     /* " ".join(value.split()) */
@@ -184,8 +184,8 @@ int tpl_striptags(tpl_render *r, vial_buf *out, const char *s, size_t n) {
             if (tv_isspace_cp(cp)) break;
             i += k;
         }
-        if (!first && vial_buf_putc(&folded, ' ') != 0) return -1;
-        if (vial_buf_append(&folded, u + ws, i - ws) != 0) return -1;
+        if (!first && tb_putc(&folded, ' ') != 0) return -1;
+        if (tb_append(&folded, u + ws, i - ws) != 0) return -1;
         first = false;
     }
     return tpl_html_unescape(out, folded.data ? folded.data : "", folded.len);

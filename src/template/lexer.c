@@ -312,7 +312,7 @@ static int decode_string(lexer *lx, size_t off, const char *s, size_t n, vial_st
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
         if (c != '\\' || i + 1 >= n) {
-            if (vial_buf_putc(&b, c) != 0) goto oom;
+            if (tb_putc(&b, c) != 0) goto oom;
             continue;
         }
         char e = s[++i];
@@ -345,7 +345,7 @@ static int decode_string(lexer *lx, size_t off, const char *s, size_t n, vial_st
                     cp = cp * 8 + (uint32_t)(s[++i] - '0');
                 break;
             }
-            if (vial_buf_putc(&b, '\\') != 0 || vial_buf_putc(&b, e) != 0) goto oom;
+            if (tb_putc(&b, '\\') != 0 || tb_putc(&b, e) != 0) goto oom;
             continue;
         }
         if (hexdigits) {

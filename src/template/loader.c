@@ -462,8 +462,6 @@ static void retire(vial_tpl_env *env, tpl_template *t) {
 }
 
 tpl_template *tpl_env_load(struct vial_tpl_env *env, const char *name, size_t len, tpl_err *err) {
-    char display[256];
-    snprintf(display, sizeof display, "%.*s", (int)(len > 200 ? 200 : len), name);
     long hit = cache_find(env, name, len);
     if (hit >= 0) {
         tpl_template *t = env->cache[hit].tmpl;
@@ -474,6 +472,8 @@ tpl_template *tpl_env_load(struct vial_tpl_env *env, const char *name, size_t le
             return t;
         /* changed or gone: compile again below, replacing the entry */
     }
+    char display[256];
+    snprintf(display, sizeof display, "%.*s", (int)(len > 200 ? 200 : len), name);
     char name_z[4096];
     if (len >= sizeof name_z || memchr(name, 0, len)) {
         set_err(err, VIAL_TPL_ERR_NOT_FOUND, display, "template not found: %s", display);
@@ -547,7 +547,8 @@ int vial_tpl_load(vial_tpl_env *env, const char *name, vial_tpl_error *err) {
 static int render_template(vial_tpl_env *env, tpl_template *t, const vial_value *ctx,
                            const vial_tpl_render_args *extra, vial_arena *arena, vial_buf *out, vial_tpl_error *err) {
     tpl_err e;
-    memset(&e, 0, sizeof e);
+    e.kind = 0;
+    e.message[0] = 0;
     if (ctx && ctx->type != VIAL_OBJECT) {
         set_err(&e, VIAL_TPL_ERR_RUNTIME, t->name, "the template context must be an object, not %s",
                 tv_type_name(ctx));
@@ -572,12 +573,15 @@ static int render_template(vial_tpl_env *env, tpl_template *t, const vial_value 
         .err = &e,
     };
     env->active_renders++;
+    /* start the output as big as this template's last one: no regrowth on the way */
+    if (t->output_hint && out->cap - out->len <= t->output_hint) vial_buf_reserve(out, t->output_hint);
     int rc = -1;
     tpl_context *c = tpl_context_new(&r, t, NULL, true);
     if (c && tpl_context_add_blocks(&r, c, t) == 0) {
         rc = tpl_run_template(&r, c, t);
     }
     if (--env->active_renders == 0) free_retired(env);
+    if (rc == 0 && !r.failed) t->output_hint = out->len - start_len + 16;
     out->max = saved_max;
     if (rc != 0 || r.failed) {
         out->len = start_len;
@@ -663,17 +667,17 @@ int vial_tpl_excerpt(const char *source, size_t len, int line, int column, int c
         i++;
         if (cur >= first) {
             if (vial_buf_printf(out, "%s%5d | ", cur == line ? ">" : " ", cur) != 0) return -1;
-            if (vial_buf_append(out, source + start, end - start) != 0 || vial_buf_putc(out, '\n') != 0) return -1;
+            if (tb_append(out, source + start, end - start) != 0 || tb_putc(out, '\n') != 0) return -1;
             if (cur == line && column > 0) {
-                if (vial_buf_puts(out, "       | ") != 0) return -1;
+                if (tb_puts(out, "       | ") != 0) return -1;
                 size_t off = 0;
                 for (int c = 1; c < column && start + off < end; c++) {
                     uint32_t cp;
                     size_t k = tv_next_cp(source + start + off, end - start - off, &cp);
-                    if (vial_buf_putc(out, cp == '\t' ? '\t' : ' ') != 0) return -1;
+                    if (tb_putc(out, cp == '\t' ? '\t' : ' ') != 0) return -1;
                     off += k;
                 }
-                if (vial_buf_puts(out, "^\n") != 0) return -1;
+                if (tb_puts(out, "^\n") != 0) return -1;
             }
         }
         cur++;

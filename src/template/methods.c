@@ -85,6 +85,26 @@ static bool span(tpl_render *r, const tpl_node *site, vial_value *self, tpl_args
 typedef uint32_t (*cp_map)(uint32_t);
 
 static vial_value *map_cps(tpl_render *r, const tpl_node *site, vial_value *self, cp_map f) {
+    const char *src = self->as.s.ptr;
+    size_t len = self->as.s.len;
+    if (f == tv_upper_cp || f == tv_lower_cp) {
+        /* ASCII: one allocation, one byte loop; anything else takes the general path */
+        char *dst = vial_arena_alloc(r->arena, len + 1);
+        if (!dst) return tpl_oom(r, site);
+        unsigned char from = f == tv_upper_cp ? 'a' : 'A', high = 0;
+        for (size_t k = 0; k < len; k++) {
+            unsigned char c = (unsigned char)src[k];
+            high |= c;
+            dst[k] = (char)((unsigned char)(c - from) < 26 ? c ^ 0x20 : c);
+        }
+        if (high & 0x80) goto general;
+        dst[len] = 0;
+        vial_value *v = vial_new_str_ref(r->arena, dst, len);
+        if (!v) return tpl_oom(r, site);
+        v->flags = self->flags & VIAL_FLAG_SAFE;
+        return v;
+    }
+general:;
     vial_buf b;
     tv_buf(r, &b);
     const char *s = self->as.s.ptr;
@@ -96,6 +116,11 @@ static vial_value *map_cps(tpl_render *r, const tpl_node *site, vial_value *self
         if (tv_put_cp(&b, f(cp)) != 0) return tpl_failv(r, site, "string too large");
     }
     return str_result(r, &b, self);
+}
+
+vial_value *tpl_str_case(tpl_render *r, const tpl_node *site, vial_value *self, bool upper);
+vial_value *tpl_str_case(tpl_render *r, const tpl_node *site, vial_value *self, bool upper) {
+    return map_cps(r, site, self, upper ? tv_upper_cp : tv_lower_cp);
 }
 
 static bool cased(uint32_t cp) { return tv_isupper_cp(cp) || tv_islower_cp(cp); }
@@ -415,16 +440,16 @@ vial_value *tpl_str_replace(tpl_render *r, const tpl_node *site, vial_value *sel
         int64_t done = 0;
         size_t i = 0;
         if (done < count) {
-            if (vial_buf_append(&b, new_->as.s.ptr, new_->as.s.len) != 0) goto big;
+            if (tb_append(&b, new_->as.s.ptr, new_->as.s.len) != 0) goto big;
             done++;
         }
         while (i < n) {
             uint32_t cp;
             size_t k = tv_next_cp(s + i, n - i, &cp);
-            if (vial_buf_append(&b, s + i, k) != 0) goto big;
+            if (tb_append(&b, s + i, k) != 0) goto big;
             i += k;
             if (done < count) {
-                if (vial_buf_append(&b, new_->as.s.ptr, new_->as.s.len) != 0) goto big;
+                if (tb_append(&b, new_->as.s.ptr, new_->as.s.len) != 0) goto big;
                 done++;
             }
         }
@@ -436,12 +461,12 @@ vial_value *tpl_str_replace(tpl_render *r, const tpl_node *site, vial_value *sel
         const char *hit = memmem(s + start, n - start, old->as.s.ptr, ol);
         if (!hit) break;
         size_t at = (size_t)(hit - s);
-        if (vial_buf_append(&b, s + start, at - start) != 0 || vial_buf_append(&b, new_->as.s.ptr, new_->as.s.len) != 0)
+        if (tb_append(&b, s + start, at - start) != 0 || tb_append(&b, new_->as.s.ptr, new_->as.s.len) != 0)
             goto big;
         start = at + ol;
         done++;
     }
-    if (vial_buf_append(&b, s + start, n - start) != 0) goto big;
+    if (tb_append(&b, s + start, n - start) != 0) goto big;
     return tv_buf_value(r, &b, safe);
 big:
     return tpl_failv(r, site, "string too large");
@@ -466,7 +491,7 @@ M(s_join) {
     bool safe = tv_is_safe(self);
     for (size_t i = 0; i < list->as.arr.len; i++) {
         vial_value *v = list->as.arr.items[i];
-        if (i && vial_buf_append(&b, self->as.s.ptr, self->as.s.len) != 0) return tpl_failv(r, site, "string too large");
+        if (i && tb_append(&b, self->as.s.ptr, self->as.s.len) != 0) return tpl_failv(r, site, "string too large");
         if (safe) {
             vial_value *e = tv_escape(r, site, v);
             if (!e) return NULL;
@@ -474,7 +499,7 @@ M(s_join) {
         } else if (v->type != VIAL_STRING) {
             return tpl_failv(r, site, "sequence item %zu: expected str instance, %s found", i, tv_type_name(v));
         }
-        if (vial_buf_append(&b, v->as.s.ptr, v->as.s.len) != 0) return tpl_failv(r, site, "string too large");
+        if (tb_append(&b, v->as.s.ptr, v->as.s.len) != 0) return tpl_failv(r, site, "string too large");
     }
     return tv_buf_value(r, &b, safe);
 }
@@ -554,10 +579,10 @@ vial_value *tpl_str_pad(tpl_render *r, const tpl_node *site, vial_value *self, i
     vial_buf b;
     tv_buf(r, &b);
     for (int64_t i = 0; i < left; i++)
-        if (vial_buf_append(&b, fc, fl) != 0) return tpl_failv(r, site, "string too large");
-    if (vial_buf_append(&b, self->as.s.ptr, self->as.s.len) != 0) return tpl_failv(r, site, "string too large");
+        if (tb_append(&b, fc, fl) != 0) return tpl_failv(r, site, "string too large");
+    if (tb_append(&b, self->as.s.ptr, self->as.s.len) != 0) return tpl_failv(r, site, "string too large");
     for (int64_t i = 0; i < marg - left; i++)
-        if (vial_buf_append(&b, fc, fl) != 0) return tpl_failv(r, site, "string too large");
+        if (tb_append(&b, fc, fl) != 0) return tpl_failv(r, site, "string too large");
     return str_result(r, &b, self);
 }
 
@@ -580,11 +605,11 @@ M(s_zfill) {
     tv_buf(r, &b);
     size_t skip = 0;
     if (self->as.s.len && (self->as.s.ptr[0] == '+' || self->as.s.ptr[0] == '-')) {
-        vial_buf_putc(&b, self->as.s.ptr[0]);
+        tb_putc(&b, self->as.s.ptr[0]);
         skip = 1;
     }
-    for (int64_t i = 0; i < w - len; i++) vial_buf_putc(&b, '0');
-    if (vial_buf_append(&b, self->as.s.ptr + skip, self->as.s.len - skip) != 0) return tpl_failv(r, site, "string too large");
+    for (int64_t i = 0; i < w - len; i++) tb_putc(&b, '0');
+    if (tb_append(&b, self->as.s.ptr + skip, self->as.s.len - skip) != 0) return tpl_failv(r, site, "string too large");
     return str_result(r, &b, self);
 }
 
@@ -713,11 +738,11 @@ M(s_expandtabs) {
         if (cp == '\t') {
             if (ts > 0) {
                 int64_t nsp = ts - col % ts;
-                for (int64_t j = 0; j < nsp; j++) vial_buf_putc(&b, ' ');
+                for (int64_t j = 0; j < nsp; j++) tb_putc(&b, ' ');
                 col += nsp;
             }
         } else {
-            vial_buf_append(&b, self->as.s.ptr + i, k);
+            tb_append(&b, self->as.s.ptr + i, k);
             col = (cp == '\n' || cp == '\r') ? 0 : col + 1;
         }
         i += k;
@@ -1167,7 +1192,11 @@ static const method *lookup(const vial_value *obj, const char *name, size_t len)
     case TK_OBJECT:
         /* hot path: most attribute names are not dict methods */
         if (len < 3 || len > 10) return NULL;
-        return find_in(dict_methods, name, len);
+        switch (name[0]) {
+        case 'i': case 'k': case 'v': case 'g': case 'p': case 's': case 'u': case 'c':
+            return find_in(dict_methods, name, len);
+        default: return NULL;
+        }
     case TK_INT:
     case TK_BOOL: return find_in(int_methods, name, len);
     case TK_DOUBLE: return find_in(float_methods, name, len);

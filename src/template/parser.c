@@ -46,9 +46,9 @@ static const char *const END_CALL[] = {"endcall", NULL};
 static const char *const END_FILTER[] = {"endfilter", NULL};
 static const char *const END_MACRO[] = {"endmacro", NULL};
 
-static void fail_tok(parser *p, const tpl_token *t, const char *fmt, ...) VIAL_PRINTF(3, 4);
+static VIAL_NORETURN void fail_tok(parser *p, const tpl_token *t, const char *fmt, ...) VIAL_PRINTF(3, 4);
 
-static void fail_line(parser *p, uint32_t line, uint32_t col, const char *fmt, va_list ap) {
+static VIAL_NORETURN void fail_line(parser *p, uint32_t line, uint32_t col, const char *fmt, va_list ap) {
     p->err->kind = VIAL_TPL_ERR_SYNTAX;
     p->err->line = (int)line;
     p->err->column = (int)col;
@@ -63,7 +63,7 @@ static void fail_tok(parser *p, const tpl_token *t, const char *fmt, ...) {
     va_end(ap);
 }
 
-static void fail_node(parser *p, const tpl_node *n, const char *fmt, ...) VIAL_PRINTF(3, 4);
+static VIAL_NORETURN void fail_node(parser *p, const tpl_node *n, const char *fmt, ...) VIAL_PRINTF(3, 4);
 static void fail_node(parser *p, const tpl_node *n, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -71,7 +71,7 @@ static void fail_node(parser *p, const tpl_node *n, const char *fmt, ...) {
     va_end(ap);
 }
 
-static void oom(parser *p) {
+static VIAL_NORETURN void oom(parser *p) {
     p->err->kind = VIAL_TPL_ERR_MEMORY;
     snprintf(p->err->message, sizeof p->err->message, "out of memory while compiling the template");
     longjmp(p->jb, 1);
@@ -87,7 +87,7 @@ static void *alloc(parser *p, size_t n) {
 
 static tpl_token *cur(parser *p) { return &p->toks[p->i]; }
 
-static void raise_lex_error(parser *p) {
+static VIAL_NORETURN void raise_lex_error(parser *p) {
     *p->err = *p->lex_err;
     longjmp(p->jb, 1);
 }
@@ -136,7 +136,7 @@ static void describe(const tpl_token *t, char *out, size_t n) {
         snprintf(out, n, "%s", tpl_token_describe(t->type));
 }
 
-static void expect_failed(parser *p, const char *what) {
+static VIAL_NORETURN void expect_failed(parser *p, const char *what) {
     tpl_token *t = cur(p);
     if (t->type == T_EOF) fail_tok(p, t, "unexpected end of template, expected '%s'.", what);
     char got[256];
@@ -453,9 +453,9 @@ static tpl_node *parse_primary(parser *p) {
         } else {
             vial_buf b;
             vial_buf_init(&b, p->a, 0);
-            if (vial_buf_append(&b, t->v.s.ptr, t->v.s.len) != 0) oom(p);
+            if (tb_append(&b, t->v.s.ptr, t->v.s.len) != 0) oom(p);
             while (cur_is(p, T_STRING)) {
-                if (vial_buf_append(&b, cur(p)->v.s.ptr, cur(p)->v.s.len) != 0) oom(p);
+                if (tb_append(&b, cur(p)->v.s.ptr, cur(p)->v.s.len) != 0) oom(p);
                 advance(p);
             }
             n = make_const(p, t, vial_new_str_ref(p->a, vial_buf_cstr(&b), b.len));
@@ -675,10 +675,10 @@ static vial_str dotted_name(parser *p) {
     if (!cur_is(p, T_DOT)) return name;
     vial_buf b;
     vial_buf_init(&b, p->a, 0);
-    if (vial_buf_append(&b, name.ptr, name.len) != 0) oom(p);
+    if (tb_append(&b, name.ptr, name.len) != 0) oom(p);
     while (skip_if(p, T_DOT)) {
         tpl_token *part = expect(p, T_NAME);
-        if (vial_buf_putc(&b, '.') != 0 || vial_buf_append(&b, part->ptr, part->len) != 0) oom(p);
+        if (tb_putc(&b, '.') != 0 || tb_append(&b, part->ptr, part->len) != 0) oom(p);
     }
     return (vial_str){vial_buf_cstr(&b), b.len};
 }
@@ -817,7 +817,7 @@ static tpl_node *parse_assign_target(parser *p, bool with_tuple, bool name_only,
 static tpl_list subparse(parser *p, const char *const *end_tokens);
 static void parse_statement(parser *p, nodevec *body);
 
-static void fail_ut_eof(parser *p, const tpl_token *name_tok, const tpl_token *at) {
+static VIAL_NORETURN void fail_ut_eof(parser *p, const tpl_token *name_tok, const tpl_token *at) {
     char msg[512];
     size_t off = 0;
     char name[128] = "";

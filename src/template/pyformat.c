@@ -26,11 +26,11 @@ static int put_padded(vial_buf *b, const char *body, size_t n, int width, bool l
     int pad = width > (int)n ? width - (int)n : 0;
     if (!left)
         for (int i = 0; i < pad; i++)
-            if (vial_buf_putc(b, fill_char) != 0) return -1;
-    if (vial_buf_append(b, body, n) != 0) return -1;
+            if (tb_putc(b, fill_char) != 0) return -1;
+    if (tb_append(b, body, n) != 0) return -1;
     if (left)
         for (int i = 0; i < pad; i++)
-            if (vial_buf_putc(b, ' ') != 0) return -1;
+            if (tb_putc(b, ' ') != 0) return -1;
     return 0;
 }
 
@@ -54,6 +54,56 @@ static size_t utoa_base(uint64_t u, int base, bool upper, char *out) {
     return n;
 }
 
+/* printf("%.*f", prec, |x|) digits, correctly rounded (ties to even on the
+ * exact binary value, as both C and Python do). The fast path scales by a
+ * power of ten in one correctly rounded multiplication; when the scaled value
+ * is not within one ulp of a rounding boundary, the exact product rounds the
+ * same way, so only near-ties need glibc's multi-precision printf. */
+static const double pow10_table[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+
+int tpl_fixed_digits(char *out, size_t cap, double ax, int prec) {
+    if (prec >= 0 && prec <= 15 && isfinite(ax) && ax >= 0) {
+        double y = ax * pow10_table[prec];
+        if (y < 1125899906842624.0) { /* 2^50: ulp(y) <= 1/4 */
+            double fl = floor(y);
+            double frac = y - fl;
+            double d = frac - 0.5; /* exact when it matters: frac is then in [1/4, 3/4] */
+            double ulp = y * 2.220446049250313e-16 + 4.9406564584124654e-324; /* >= ulp(y) */
+            bool up;
+            if (fabs(d) > ulp) {
+                up = d > 0;
+            } else {
+                /* near a tie: the exact product is y + err (fma is exact), and the
+                 * sign of a rounded sum is the sign of the exact sum */
+                double err = fma(ax, pow10_table[prec], -y);
+                double t = d + err;
+                up = t > 0 || (t == 0 && fmod(fl, 2.0) != 0); /* exact tie: to even */
+            }
+            {
+                uint64_t u = (uint64_t)fl + (up ? 1 : 0);
+                char digits[24];
+                size_t nd = 0;
+                do {
+                    digits[nd++] = (char)('0' + u % 10);
+                    u /= 10;
+                } while (u);
+                while ((int)nd <= prec) digits[nd++] = '0'; /* at least one digit before the point */
+                size_t k = 0;
+                if (nd + 2 > cap) goto slow;
+                for (size_t i = nd; i > 0; i--) {
+                    out[k++] = digits[i - 1];
+                    if ((int)(i - 1) == prec && prec > 0) out[k++] = '.';
+                }
+                out[k] = 0;
+                return (int)k;
+            }
+        }
+    }
+slow:;
+    int n = snprintf(out, cap, "%.*f", prec < 0 ? 6 : prec, ax);
+    return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
 int tpl_format_double_spec(vial_buf *b, double d, char type, int precision, bool alt) {
     char fmt[16], tmp[512];
     if (precision < 0) precision = 6;
@@ -66,9 +116,9 @@ int tpl_format_double_spec(vial_buf *b, double d, char type, int precision, bool
         char *big = vial_arena_alloc(b->arena ? b->arena : NULL, (size_t)n + 1);
         if (!big) return -1;
         snprintf(big, (size_t)n + 1, fmt, precision, d);
-        return vial_buf_append(b, big, (size_t)n);
+        return tb_append(b, big, (size_t)n);
     }
-    return vial_buf_append(b, tmp, (size_t)n);
+    return tb_append(b, tmp, (size_t)n);
 }
 
 /* ---- the % operator ---- */
@@ -76,17 +126,16 @@ int tpl_format_double_spec(vial_buf *b, double d, char type, int precision, bool
 static vial_value *fmt_fail(tpl_render *r, const tpl_node *site, const char *msg) { return tpl_failv(r, site, "%s", msg); }
 
 vial_value *tpl_percent_format(tpl_render *r, const tpl_node *site, vial_value *fmtv, vial_value *args) {
+    bool tuple = args->type == VIAL_ARRAY && tv_is_tuple(args);
+    if (tuple) return tpl_percent_format_argv(r, site, fmtv, args->as.arr.items, args->as.arr.len, true, NULL);
+    return tpl_percent_format_argv(r, site, fmtv, &args, 1, false, args->type == VIAL_OBJECT ? args : NULL);
+}
+
+vial_value *tpl_percent_format_argv(tpl_render *r, const tpl_node *site, vial_value *fmtv, vial_value **argv,
+                                    size_t argc, bool tuple, const vial_value *mapping) {
     const char *f = fmtv->as.s.ptr;
     size_t n = fmtv->as.s.len;
     bool safe = tv_is_safe(fmtv);
-    vial_value **argv = &args;
-    size_t argc = 1;
-    bool tuple = args->type == VIAL_ARRAY && tv_is_tuple(args);
-    if (tuple) {
-        argv = args->as.arr.items;
-        argc = args->as.arr.len;
-    }
-    const vial_value *mapping = args->type == VIAL_OBJECT ? args : NULL;
     size_t argi = 0;
     bool used_mapping = false;
     vial_buf b;
@@ -95,7 +144,7 @@ vial_value *tpl_percent_format(tpl_render *r, const tpl_node *site, vial_value *
     while (i < n) {
         const char *pct = memchr(f + i, '%', n - i);
         size_t lit = pct ? (size_t)(pct - f) - i : n - i;
-        if (lit && vial_buf_append(&b, f + i, lit) != 0) goto big;
+        if (lit && tb_append(&b, f + i, lit) != 0) goto big;
         i += lit;
         if (i >= n) break;
         size_t spec_start = i;
@@ -174,7 +223,7 @@ vial_value *tpl_percent_format(tpl_render *r, const tpl_node *site, vial_value *
         if (i >= n) return fmt_fail(r, site, "incomplete format");
         char type = f[i++];
         if (type == '%') {
-            if (vial_buf_putc(&b, '%') != 0) goto big;
+            if (tb_putc(&b, '%') != 0) goto big;
             continue;
         }
         if (!val) {
@@ -209,10 +258,10 @@ vial_value *tpl_percent_format(tpl_render *r, const tpl_node *site, vial_value *
             size_t cps = tv_cp_len(s, sl);
             int pad = width > (int)cps ? width - (int)cps : 0;
             if (!left)
-                for (int k = 0; k < pad; k++) vial_buf_putc(&b, ' ');
-            if (vial_buf_append(&b, s, sl) != 0) goto big;
+                for (int k = 0; k < pad; k++) tb_putc(&b, ' ');
+            if (tb_append(&b, s, sl) != 0) goto big;
             if (left)
-                for (int k = 0; k < pad; k++) vial_buf_putc(&b, ' ');
+                for (int k = 0; k < pad; k++) tb_putc(&b, ' ');
             break;
         }
         case 'd':
@@ -268,14 +317,43 @@ vial_value *tpl_percent_format(tpl_render *r, const tpl_node *site, vial_value *
             if (val->type == VIAL_DOUBLE) d = val->as.d;
             else if (int_of(val, &iv)) d = (double)iv;
             else return tpl_failv(r, site, "must be real number, not %s", tv_type_name(val));
+            char num[640];
+            int nl;
+            if ((type == 'f' || type == 'F') && isfinite(d)) {
+                /* sign, then digits from the fast path, then the flags' padding */
+                size_t k = 0;
+                if (signbit(d)) num[k++] = '-';
+                else if (plus) num[k++] = '+';
+                else if (space) num[k++] = ' ';
+                int dl = tpl_fixed_digits(num + k, sizeof num - k - 2, fabs(d), prec < 0 ? 6 : prec);
+                if (dl < 0) return fmt_fail(r, site, "number too large to format");
+                k += (size_t)dl;
+                if (alt && prec == 0) num[k++] = '.';
+                nl = (int)k;
+                int pad = width > nl ? width - nl : 0;
+                if (zero && !left && pad) {
+                    size_t signlen = (num[0] == '-' || num[0] == '+' || num[0] == ' ') ? 1 : 0;
+                    if (tb_append(&b, num, signlen) != 0) goto big;
+                    for (int z = 0; z < pad; z++) tb_putc(&b, '0');
+                    if (tb_append(&b, num + signlen, (size_t)nl - signlen) != 0) goto big;
+                } else if (put_padded(&b, num, (size_t)nl, width, left, ' ') != 0) {
+                    goto big;
+                }
+                break;
+            }
             char cfmt[32];
             snprintf(cfmt, sizeof cfmt, "%%%s%s%s%s%s*.*%c", left ? "-" : "", plus ? "+" : "", space ? " " : "",
                      alt ? "#" : "", zero ? "0" : "", type);
-            int need = snprintf(NULL, 0, cfmt, width < 0 ? 0 : width, prec < 0 ? 6 : prec, d);
-            if (need < 0) return fmt_fail(r, site, "format error");
-            if (vial_buf_reserve(&b, (size_t)need + 1) != 0) goto big;
-            snprintf(b.data + b.len, (size_t)need + 1, cfmt, width < 0 ? 0 : width, prec < 0 ? 6 : prec, d);
-            b.len += (size_t)need;
+            nl = snprintf(num, sizeof num, cfmt, width < 0 ? 0 : width, prec < 0 ? 6 : prec, d);
+            if (nl < 0 || nl >= (int)sizeof num) {
+                int need = snprintf(NULL, 0, cfmt, width < 0 ? 0 : width, prec < 0 ? 6 : prec, d);
+                if (need < 0) return fmt_fail(r, site, "format error");
+                if (vial_buf_reserve(&b, (size_t)need + 1) != 0) goto big;
+                snprintf(b.data + b.len, (size_t)need + 1, cfmt, width < 0 ? 0 : width, prec < 0 ? 6 : prec, d);
+                b.len += (size_t)need;
+                break;
+            }
+            if (tb_append(&b, num, (size_t)nl) != 0) goto big;
             break;
         }
         case 'c': {
@@ -370,10 +448,10 @@ static int align_into(vial_buf *b, const char *body, size_t n, const spec *sp, c
     char fillb[4];
     size_t fl = vial_utf8_encode(sp->fill, fillb);
     for (int i = 0; i < left; i++)
-        if (vial_buf_append(b, fillb, fl) != 0) return -1;
-    if (vial_buf_append(b, body, n) != 0) return -1;
+        if (tb_append(b, fillb, fl) != 0) return -1;
+    if (tb_append(b, body, n) != 0) return -1;
     for (int i = 0; i < right; i++)
-        if (vial_buf_append(b, fillb, fl) != 0) return -1;
+        if (tb_append(b, fillb, fl) != 0) return -1;
     return 0;
 }
 
@@ -396,12 +474,12 @@ static int emit_number(vial_buf *b, bool neg, const char *body, size_t n, const 
     }
     if (s2.align == '=') {
         int total = (int)n + (signc ? 1 : 0);
-        if (signc && vial_buf_putc(b, signc) != 0) return -1;
+        if (signc && tb_putc(b, signc) != 0) return -1;
         char fillb[4];
         size_t fl = vial_utf8_encode(s2.fill, fillb);
         for (int i = total; i < s2.width; i++)
-            if (vial_buf_append(b, fillb, fl) != 0) return -1;
-        return vial_buf_append(b, body, n);
+            if (tb_append(b, fillb, fl) != 0) return -1;
+        return tb_append(b, body, n);
     }
     char tmp[1024];
     size_t k = 0;
@@ -476,7 +554,8 @@ static int format_float(tpl_render *r, const tpl_node *site, vial_buf *b, double
         if (!type && prec == 0) prec = 1;
         char fmt[16];
         snprintf(fmt, sizeof fmt, "%%%s.*%c", sp->alt ? "#" : "", t);
-        int n = snprintf(body, sizeof body - 4, fmt, prec, a);
+        int n = (t == 'f' || t == 'F') && !sp->alt && isfinite(a) ? tpl_fixed_digits(body, sizeof body - 4, a, prec)
+                                                                   : snprintf(body, sizeof body - 4, fmt, prec, a);
         if (n < 0 || n >= (int)sizeof body - 4) return tpl_fail(r, site, "number too large to format");
         bl = (size_t)n;
         if (!type && !isinf(a) && !isnan(a) && !memchr(body, 'e', bl) && !memchr(body, '.', bl)) {
@@ -515,7 +594,7 @@ static int format_value(tpl_render *r, const tpl_node *site, vial_buf *b, vial_v
         vial_buf tmp;
         tv_buf(r, &tmp);
         if (tv_str(r, &tmp, v) != 0) return -1;
-        if (!sn) return vial_buf_append(b, tmp.data ? tmp.data : "", tmp.len);
+        if (!sn) return tb_append(b, tmp.data ? tmp.data : "", tmp.len);
         if (sp.type && sp.type != 's') return tpl_fail(r, site, "Unknown format code '%c' for object of type 'str'", sp.type);
         if (sp.sign) return tpl_fail(r, site, "Sign not allowed in string format specifier");
         size_t len = tmp.len;
@@ -606,7 +685,7 @@ vial_value *tpl_str_format(tpl_render *r, const tpl_node *site, vial_value *fmtv
         char c = f[i];
         if (c == '}') {
             if (i + 1 < n && f[i + 1] == '}') {
-                vial_buf_putc(&b, '}');
+                tb_putc(&b, '}');
                 i += 2;
                 continue;
             }
@@ -615,11 +694,11 @@ vial_value *tpl_str_format(tpl_render *r, const tpl_node *site, vial_value *fmtv
         if (c != '{') {
             size_t st = i;
             while (i < n && f[i] != '{' && f[i] != '}') i++;
-            if (vial_buf_append(&b, f + st, i - st) != 0) goto big;
+            if (tb_append(&b, f + st, i - st) != 0) goto big;
             continue;
         }
         if (i + 1 < n && f[i + 1] == '{') {
-            vial_buf_putc(&b, '{');
+            tb_putc(&b, '{');
             i += 2;
             continue;
         }
@@ -670,7 +749,7 @@ vial_value *tpl_str_format(tpl_render *r, const tpl_node *site, vial_value *fmtv
                     if (tv_str(r, &specb, sv) != 0) goto big;
                     k = e;
                 } else {
-                    vial_buf_putc(&specb, specs[k]);
+                    tb_putc(&specb, specs[k]);
                 }
             }
             specs = specb.data ? specb.data : "";
@@ -729,41 +808,41 @@ static int pp_repr(tpl_render *r, vial_buf *b, const vial_value *v) {
     if (v->type == VIAL_OBJECT) {
         if (++pp_depth > 100) {
             pp_depth--;
-            return vial_buf_puts(b, "{...}");
+            return tb_puts(b, "{...}");
         }
         const vial_member **m = sorted_members(r, v);
         if (!m) return -1;
-        vial_buf_putc(b, '{');
+        tb_putc(b, '{');
         for (size_t i = 0; i < v->as.obj.len; i++) {
-            if (i) vial_buf_append(b, ", ", 2);
+            if (i) tb_append(b, ", ", 2);
             vial_value key = {.type = VIAL_STRING};
             key.as.s.ptr = m[i]->key;
             key.as.s.len = m[i]->key_len;
-            if (tv_repr(r, b, &key) != 0 || vial_buf_append(b, ": ", 2) != 0 || pp_repr(r, b, m[i]->value) != 0) {
+            if (tv_repr(r, b, &key) != 0 || tb_append(b, ": ", 2) != 0 || pp_repr(r, b, m[i]->value) != 0) {
                 pp_depth--;
                 return -1;
             }
         }
         pp_depth--;
-        return vial_buf_putc(b, '}');
+        return tb_putc(b, '}');
     }
     if (v->type == VIAL_ARRAY && (v->tag == 0 || tv_is_tuple(v))) {
         if (++pp_depth > 100) {
             pp_depth--;
-            return vial_buf_puts(b, "[...]");
+            return tb_puts(b, "[...]");
         }
         bool tuple = tv_is_tuple(v);
-        vial_buf_putc(b, tuple ? '(' : '[');
+        tb_putc(b, tuple ? '(' : '[');
         for (size_t i = 0; i < v->as.arr.len; i++) {
-            if (i) vial_buf_append(b, ", ", 2);
+            if (i) tb_append(b, ", ", 2);
             if (pp_repr(r, b, v->as.arr.items[i]) != 0) {
                 pp_depth--;
                 return -1;
             }
         }
-        if (tuple && v->as.arr.len == 1) vial_buf_putc(b, ',');
+        if (tuple && v->as.arr.len == 1) tb_putc(b, ',');
         pp_depth--;
-        return vial_buf_putc(b, tuple ? ')' : ']');
+        return tb_putc(b, tuple ? ')' : ']');
     }
     return tv_repr(r, b, v);
 }
@@ -778,8 +857,8 @@ static int pp_items(tpl_render *r, vial_buf *b, vial_value *const *items, size_t
     for (size_t i = 0; i < n; i++) {
         bool last = i + 1 == n;
         if (i) {
-            vial_buf_append(b, ",\n", 2);
-            for (int k = 0; k < indent; k++) vial_buf_putc(b, ' ');
+            tb_append(b, ",\n", 2);
+            for (int k = 0; k < indent; k++) tb_putc(b, ' ');
         }
         if (pp_format(r, b, items[i], indent, last ? allowance : 1, level) != 0) return -1;
     }
@@ -868,16 +947,16 @@ static int pp_str(tpl_render *r, vial_buf *b, const vial_value *v, int indent, i
             chunks[nch++] = tv_buf_value(r, &cb, false);
         }
     }
-    if (nch == 1) return vial_buf_append(b, rep.data ? rep.data : "", rep.len);
-    if (level == 1) vial_buf_putc(b, '(');
+    if (nch == 1) return tb_append(b, rep.data ? rep.data : "", rep.len);
+    if (level == 1) tb_putc(b, '(');
     for (size_t i = 0; i < nch; i++) {
         if (i) {
-            vial_buf_putc(b, '\n');
-            for (int k = 0; k < indent; k++) vial_buf_putc(b, ' ');
+            tb_putc(b, '\n');
+            for (int k = 0; k < indent; k++) tb_putc(b, ' ');
         }
-        vial_buf_append(b, chunks[i]->as.s.ptr, chunks[i]->as.s.len);
+        tb_append(b, chunks[i]->as.s.ptr, chunks[i]->as.s.len);
     }
-    if (level == 1) vial_buf_putc(b, ')');
+    if (level == 1) tb_putc(b, ')');
     return 0;
 }
 
@@ -888,10 +967,10 @@ static int pp_format(tpl_render *r, vial_buf *b, const vial_value *v, int indent
     tv_buf(r, &rep);
     if (pp_repr(r, &rep, v) != 0) return -1;
     int max_width = PP_WIDTH - indent - allowance;
-    if ((int)cplen_buf(&rep, 0) <= max_width) return vial_buf_append(b, rep.data ? rep.data : "", rep.len);
+    if ((int)cplen_buf(&rep, 0) <= max_width) return tb_append(b, rep.data ? rep.data : "", rep.len);
     int k = tv_kind(v);
     if (k == TK_OBJECT) {
-        vial_buf_putc(b, '{');
+        tb_putc(b, '{');
         if (v->as.obj.len) {
             const vial_member **m = sorted_members(r, v);
             if (!m) return -1;
@@ -904,25 +983,25 @@ static int pp_format(tpl_render *r, vial_buf *b, const vial_value *v, int indent
                 size_t before = b->len;
                 tv_repr(r, b, &key);
                 int kl = (int)cplen_buf(b, before);
-                vial_buf_append(b, ": ", 2);
+                tb_append(b, ": ", 2);
                 if (pp_format(r, b, m[i]->value, ind + kl + 2, last ? allowance + 1 : 1, level) != 0) return -1;
                 if (!last) {
-                    vial_buf_append(b, ",\n", 2);
-                    for (int s = 0; s < ind; s++) vial_buf_putc(b, ' ');
+                    tb_append(b, ",\n", 2);
+                    for (int s = 0; s < ind; s++) tb_putc(b, ' ');
                 }
             }
         }
-        return vial_buf_putc(b, '}');
+        return tb_putc(b, '}');
     }
     if (k == TK_ARRAY && (v->tag == 0 || tv_is_tuple(v))) {
         bool tuple = tv_is_tuple(v);
-        vial_buf_putc(b, tuple ? '(' : '[');
+        tb_putc(b, tuple ? '(' : '[');
         const char *end = tuple ? (v->as.arr.len == 1 ? ",)" : ")") : "]";
         if (pp_items(r, b, v->as.arr.items, v->as.arr.len, indent, allowance + (int)strlen(end), level) != 0) return -1;
-        return vial_buf_puts(b, end);
+        return tb_puts(b, end);
     }
     if (k == TK_STRING && !tv_is_safe(v)) return pp_str(r, b, v, indent, allowance, level);
-    return vial_buf_append(b, rep.data ? rep.data : "", rep.len);
+    return tb_append(b, rep.data ? rep.data : "", rep.len);
 }
 
 int tpl_pformat(tpl_render *r, vial_buf *b, const vial_value *v) { return pp_format(r, b, v, 0, 0, 0); }

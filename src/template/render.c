@@ -177,19 +177,42 @@ static int out_fail(tpl_render *r, const tpl_node *n) {
     return -1;
 }
 
+/* The output's hot path: copy in place while the buffer has room, and only
+ * call into vial_buf (growth, the cap) when it has not. */
+static inline int out_put(tpl_render *r, const tpl_node *n, const char *s, size_t len) {
+    vial_buf *b = r->out;
+    if (len < b->cap - b->len) {
+        memcpy(b->data + b->len, s, len);
+        b->len += len;
+        b->data[b->len] = 0;
+        return 0;
+    }
+    if (vial_buf_append(b, s, len) != 0) return out_fail(r, n);
+    return 0;
+}
+
+static int out_escaped(tpl_render *r, const tpl_node *n, const char *s, size_t len) {
+    if (tv_escape_into(r->out, s, len) != 0) return out_fail(r, n);
+    return 0;
+}
+
 static int write_value(tpl_render *r, const tpl_node *n, vial_value *v, bool escape) {
     vial_buf *out = r->out;
     switch (v->type) {
     case VIAL_STRING:
-        if (escape && !(v->flags & VIAL_FLAG_SAFE)) {
-            if (tv_escape_into(out, v->as.s.ptr, v->as.s.len) != 0) return out_fail(r, n);
-            return 0;
-        }
-        if (vial_buf_append(out, v->as.s.ptr, v->as.s.len) != 0) return out_fail(r, n);
-        return 0;
-    case VIAL_INT:
-        if (vial_buf_put_i64(out, v->as.i) != 0) return out_fail(r, n);
-        return 0;
+        if (escape && !(v->flags & VIAL_FLAG_SAFE)) return out_escaped(r, n, v->as.s.ptr, v->as.s.len);
+        return out_put(r, n, v->as.s.ptr, v->as.s.len);
+    case VIAL_INT: {
+        char tmp[24];
+        char *end = tmp + sizeof tmp, *p = end;
+        uint64_t u = v->as.i < 0 ? (uint64_t)0 - (uint64_t)v->as.i : (uint64_t)v->as.i;
+        do {
+            *--p = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        if (v->as.i < 0) *--p = '-';
+        return out_put(r, n, p, (size_t)(end - p));
+    }
     default: break;
     }
     int k = tv_kind(v);
@@ -204,8 +227,7 @@ static int write_value(tpl_render *r, const tpl_node *n, vial_value *v, bool esc
     vial_buf tmp;
     tv_buf(r, &tmp);
     if (tv_str(r, &tmp, v) != 0) return r->failed ? -1 : out_fail(r, n);
-    if (tv_escape_into(out, tmp.data ? tmp.data : "", tmp.len) != 0) return out_fail(r, n);
-    return 0;
+    return out_escaped(r, n, tmp.data ? tmp.data : "", tmp.len);
 }
 
 /* ---- assignment targets ---- */
@@ -479,7 +501,10 @@ static int run_loop(tpl_render *r, tpl_frame *f, const tpl_node *n, vial_value *
         }
         vial_value *item = items[i];
         if (target->kind == N_NAME) {
-            if (frame_put(r, &it, target->u.name.id, item, -1) != 0) return tpl_oom(r, n), -1;
+            /* the frame was just emptied: the target goes straight in */
+            it.ids[it.n] = target->u.name.id;
+            it.vals[it.n] = item;
+            it.n++;
         } else if (assign(r, &it, target, item, n, false) != 0) {
             return -1;
         }
@@ -811,10 +836,7 @@ static int exec_output(tpl_render *r, tpl_frame *f, const tpl_node *n) {
 }
 
 static int write_raw(tpl_render *r, const tpl_node *n, vial_value *v) {
-    if (v->type == VIAL_STRING) {
-        if (vial_buf_append(r->out, v->as.s.ptr, v->as.s.len) != 0) return out_fail(r, n);
-        return 0;
-    }
+    if (v->type == VIAL_STRING) return out_put(r, n, v->as.s.ptr, v->as.s.len);
     if (tv_str(r, r->out, v) != 0) return r->failed ? -1 : out_fail(r, n);
     return 0;
 }
@@ -822,10 +844,25 @@ static int write_raw(tpl_render *r, const tpl_node *n, vial_value *v) {
 static int exec_stmt(tpl_render *r, tpl_frame *f, const tpl_node *n) {
     r->stmt = n;
     switch (n->kind) {
+    case S_MULTI: {
+        /* a run of text and {{ }} outputs, fused by the compiler */
+        if ((n->flags & NF_CHECK_EXTENDS) && f->ctx && f->ctx->parent_tmpl) return 0;
+        const tpl_list *parts = &n->u.items;
+        for (uint32_t i = 0; i < parts->n; i++) {
+            const tpl_node *p = parts->items[i];
+            if (p->kind == S_TEXT) {
+                if (out_put(r, p, p->u.text.ptr, p->u.text.len) != 0) return -1;
+                continue;
+            }
+            r->stmt = p;
+            vial_value *v = tpl_eval(r, f, p->u.expr);
+            if (!v || write_value(r, p, v, r->autoescape) != 0) return -1;
+        }
+        return 0;
+    }
     case S_TEXT:
         if ((n->flags & NF_CHECK_EXTENDS) && f->ctx && f->ctx->parent_tmpl) return 0;
-        if (vial_buf_append(r->out, n->u.text.ptr, n->u.text.len) != 0) return out_fail(r, n);
-        return 0;
+        return out_put(r, n, n->u.text.ptr, n->u.text.len);
     case S_OUTPUT:
         if ((n->flags & NF_CHECK_EXTENDS) && f->ctx && f->ctx->parent_tmpl) return 0;
         return exec_output(r, f, n);

@@ -20,6 +20,7 @@
 #include "vial.h"
 
 #include <stdarg.h>
+#include <string.h>
 #include <time.h>
 
 /* ---------------------------------------------------------------------
@@ -69,6 +70,32 @@ static inline bool tv_is_tuple(const vial_value *v) {
 static inline bool tv_is_safe(const vial_value *v) {
     return v->type == VIAL_STRING && (v->flags & VIAL_FLAG_SAFE);
 }
+
+/* Inline fast paths over vial_buf: copy in place while there is room, call
+ * into the core (growth, the cap) only when there is not. */
+static inline int tb_append(vial_buf *b, const void *s, size_t n) {
+    if (n < b->cap - b->len) {
+        memcpy(b->data + b->len, s, n);
+        b->len += n;
+        b->data[b->len] = 0;
+        return 0;
+    }
+    return vial_buf_append(b, s, n);
+}
+
+static inline int tb_putc(vial_buf *b, int c) {
+    if (b->cap - b->len > 1) {
+        b->data[b->len++] = (char)c;
+        b->data[b->len] = 0;
+        return 0;
+    }
+    return vial_buf_putc(b, c);
+}
+
+static inline int tb_puts(vial_buf *b, const char *s) { return tb_append(b, s, strlen(s)); }
+
+/* Offset of the first byte of s that HTML escaping changes (& < > " '), or n. */
+size_t tv_escape_scan(const char *s, size_t n);
 
 /* ---------------------------------------------------------------------
  * Tokens (lexer.c)
@@ -198,6 +225,7 @@ enum node_kind {
     S_WITH,
     S_FILTERBLOCK,
     S_AUTOESCAPE,
+    S_MULTI, /* a run of S_TEXT / S_OUTPUT fused by the compiler (u.items) */
 };
 
 enum binop { OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_FLOORDIV, OP_MOD, OP_POW };
@@ -214,6 +242,7 @@ enum cmpop { CMP_EQ, CMP_NE, CMP_LT, CMP_LE, CMP_GT, CMP_GE, CMP_IN, CMP_NOTIN }
 #define NF_SCOPED 0x80
 #define NF_REQUIRED 0x100
 #define NF_CONST_STR 0x200 /* N_CONST whose value is a string known at compile time */
+#define NF_NOT_METHOD 0x400 /* N_GETATTR whose name is no method of dict, list or str */
 
 typedef struct tpl_node tpl_node;
 typedef struct tpl_list {
@@ -274,6 +303,7 @@ struct tpl_node {
             tpl_node *obj;
             vial_str attr;
             uint32_t id;
+            uint32_t hint; /* where the key was last found: rows of one shape hit first time */
         } attr; /* N_GETATTR, N_NSREF (obj is the namespace's N_NAME) */
         struct {
             tpl_node *obj, *key;
@@ -366,6 +396,7 @@ typedef struct tpl_template {
     uint32_t nblocks;
     bool autoescape;
     bool has_extends;
+    size_t output_hint; /* size of the last rendering: the next output buffer starts this big */
     /* loader bookkeeping */
     struct timespec mtime;
     long long size;
@@ -565,6 +596,14 @@ int tpl_bind(tpl_render *r, const tpl_node *site, const tpl_builtin *b, tpl_args
 void tpl_frame_init(tpl_frame *f, tpl_frame *parent, tpl_context *ctx);
 int tpl_frame_set(tpl_render *r, tpl_frame *f, uint32_t id, vial_value *v);
 vial_value *tpl_lookup(tpl_render *r, tpl_frame *f, uint32_t id, const vial_str *name);
+
+/* The innermost frame is where loop variables and macro parameters live: check it inline. */
+static inline vial_value *tpl_lookup_fast(tpl_render *r, tpl_frame *f, uint32_t id, const vial_str *name) {
+    if (f)
+        for (uint32_t i = 0; i < f->n; i++)
+            if (f->ids[i] == id) return f->vals[i];
+    return tpl_lookup(r, f, id, name);
+}
 tpl_context *tpl_context_new(tpl_render *r, const tpl_template *t, tpl_frame *outer, bool has_user);
 /* Appends t's blocks to the context's block stacks. */
 int tpl_context_add_blocks(tpl_render *r, tpl_context *ctx, const tpl_template *t);
@@ -748,8 +787,13 @@ vial_value *tpl_str_splitlines(tpl_render *r, const tpl_node *site, vial_value *
 
 /* pyformat.c */
 vial_value *tpl_percent_format(tpl_render *r, const tpl_node *site, vial_value *fmt, vial_value *args);
+/* fmt % (argv...) (tuple) or fmt % argv[0] (with mapping when it is a dict). */
+vial_value *tpl_percent_format_argv(tpl_render *r, const tpl_node *site, vial_value *fmt, vial_value **argv,
+                                    size_t argc, bool tuple, const vial_value *mapping);
 vial_value *tpl_str_format(tpl_render *r, const tpl_node *site, vial_value *fmt, tpl_args *a);
 int tpl_pformat(tpl_render *r, vial_buf *b, const vial_value *v);
+/* Digits of printf("%.*f", prec, ax) for ax >= 0 into out (NUL-terminated); length or -1. */
+int tpl_fixed_digits(char *out, size_t cap, double ax, int prec);
 /* Python's '%.*f' style formatting of a double with a format-spec type. */
 int tpl_format_double_spec(vial_buf *b, double d, char type, int precision, bool alt);
 

@@ -37,7 +37,23 @@ void *tpl_obj_new(vial_arena *a, size_t size, int kind) {
 
 vial_value *tv_bool(bool b) { return vial_new_bool(NULL, b); }
 
+/* Integers are immutable, so small ones are shared: loop.index costs no allocation. */
+#define SMALL_INTS 1024
+static vial_value small_ints[SMALL_INTS];
+static pthread_once_t small_once = PTHREAD_ONCE_INIT;
+
+static void small_init(void) {
+    for (int i = 0; i < SMALL_INTS; i++) {
+        small_ints[i].type = VIAL_INT;
+        small_ints[i].as.i = i;
+    }
+}
+
 vial_value *tv_int(tpl_render *r, int64_t i) {
+    if (i >= 0 && i < SMALL_INTS) {
+        pthread_once(&small_once, small_init);
+        return &small_ints[i];
+    }
     vial_value *v = vial_new_int(r->arena, i);
     if (!v) tpl_oom(r, NULL);
     return v;
@@ -114,10 +130,10 @@ size_t tv_next_cp(const char *s, size_t n, uint32_t *cp) {
 }
 
 int tv_put_cp(vial_buf *b, uint32_t cp) {
-    if (cp >= 0xDC80 && cp <= 0xDCFF) return vial_buf_putc(b, (int)(cp - 0xDC00));
+    if (cp >= 0xDC80 && cp <= 0xDCFF) return tb_putc(b, (int)(cp - 0xDC00));
     char tmp[4];
     size_t k = vial_utf8_encode(cp, tmp);
-    return vial_buf_append(b, tmp, k);
+    return tb_append(b, tmp, k);
 }
 
 bool tv_isspace_cp(uint32_t cp) {
@@ -263,7 +279,7 @@ const char *tv_object_type_repr(const vial_value *v) {
 static int repr_string(vial_buf *b, const char *s, size_t n) {
     bool has_single = memchr(s, '\'', n) != NULL, has_double = memchr(s, '"', n) != NULL;
     char quote = has_single && !has_double ? '"' : '\'';
-    if (vial_buf_putc(b, quote) != 0) return -1;
+    if (tb_putc(b, quote) != 0) return -1;
     size_t run = 0;
     for (size_t i = 0; i < n;) {
         unsigned char c = (unsigned char)s[i];
@@ -299,22 +315,22 @@ static int repr_string(vial_buf *b, const char *s, size_t n) {
             }
         }
         if (e) {
-            if (run && vial_buf_append(b, s + i - run, run) != 0) return -1;
+            if (run && tb_append(b, s + i - run, run) != 0) return -1;
             run = 0;
-            if (vial_buf_puts(b, e) != 0) return -1;
+            if (tb_puts(b, e) != 0) return -1;
         } else {
             run += k;
         }
         i += k;
     }
-    if (run && vial_buf_append(b, s + n - run, run) != 0) return -1;
-    return vial_buf_putc(b, quote);
+    if (run && tb_append(b, s + n - run, run) != 0) return -1;
+    return tb_putc(b, quote);
 }
 
 static int put_double(vial_buf *b, double d) {
     char tmp[VIAL_DOUBLE_BUFSIZE];
     size_t n = vial_format_double(tmp, d);
-    return vial_buf_append(b, tmp, n);
+    return tb_append(b, tmp, n);
 }
 
 static _Thread_local int repr_depth;
@@ -326,50 +342,50 @@ static int repr_seq(tpl_render *r, vial_buf *b, const vial_value *v) {
     if (view) {
         vial_value plain = *v;
         plain.tag = 0;
-        if (vial_buf_puts(b, view) != 0 || repr_seq(r, b, &plain) != 0) return -1;
-        return vial_buf_putc(b, ')');
+        if (tb_puts(b, view) != 0 || repr_seq(r, b, &plain) != 0) return -1;
+        return tb_putc(b, ')');
     }
     bool tuple = tv_is_tuple(v);
-    if (vial_buf_putc(b, tuple ? '(' : '[') != 0) return -1;
+    if (tb_putc(b, tuple ? '(' : '[') != 0) return -1;
     for (size_t i = 0; i < v->as.arr.len; i++) {
-        if (i && vial_buf_append(b, ", ", 2) != 0) return -1;
+        if (i && tb_append(b, ", ", 2) != 0) return -1;
         if (repr_value(r, b, v->as.arr.items[i], false) != 0) return -1;
     }
-    if (tuple && v->as.arr.len == 1 && vial_buf_putc(b, ',') != 0) return -1;
-    return vial_buf_putc(b, tuple ? ')' : ']');
+    if (tuple && v->as.arr.len == 1 && tb_putc(b, ',') != 0) return -1;
+    return tb_putc(b, tuple ? ')' : ']');
 }
 
 static int repr_dict(tpl_render *r, vial_buf *b, const vial_value *v) {
-    if (vial_buf_putc(b, '{') != 0) return -1;
+    if (tb_putc(b, '{') != 0) return -1;
     for (size_t i = 0; i < v->as.obj.len; i++) {
         const vial_member *m = &v->as.obj.items[i];
-        if (i && vial_buf_append(b, ", ", 2) != 0) return -1;
-        if (repr_string(b, m->key, m->key_len) != 0 || vial_buf_append(b, ": ", 2) != 0 ||
+        if (i && tb_append(b, ", ", 2) != 0) return -1;
+        if (repr_string(b, m->key, m->key_len) != 0 || tb_append(b, ": ", 2) != 0 ||
             repr_value(r, b, m->value, false) != 0)
             return -1;
     }
-    return vial_buf_putc(b, '}');
+    return tb_putc(b, '}');
 }
 
 static int repr_value(tpl_render *r, vial_buf *b, const vial_value *v, bool top_str) {
-    if (!v) return vial_buf_puts(b, "None");
+    if (!v) return tb_puts(b, "None");
     switch (tv_kind(v)) {
-    case TK_NULL: return vial_buf_append(b, "None", 4);
-    case TK_BOOL: return v->as.b ? vial_buf_append(b, "True", 4) : vial_buf_append(b, "False", 5);
+    case TK_NULL: return tb_append(b, "None", 4);
+    case TK_BOOL: return v->as.b ? tb_append(b, "True", 4) : tb_append(b, "False", 5);
     case TK_INT: return vial_buf_put_i64(b, v->as.i);
     case TK_DOUBLE: return put_double(b, v->as.d);
     case TK_STRING:
-        if (top_str) return vial_buf_append(b, v->as.s.ptr, v->as.s.len);
+        if (top_str) return tb_append(b, v->as.s.ptr, v->as.s.len);
         if (tv_is_safe(v)) {
-            if (vial_buf_append(b, "Markup(", 7) != 0 || repr_string(b, v->as.s.ptr, v->as.s.len) != 0) return -1;
-            return vial_buf_putc(b, ')');
+            if (tb_append(b, "Markup(", 7) != 0 || repr_string(b, v->as.s.ptr, v->as.s.len) != 0) return -1;
+            return tb_putc(b, ')');
         }
         return repr_string(b, v->as.s.ptr, v->as.s.len);
     case TK_ARRAY:
     case TK_OBJECT: {
         if (++repr_depth > 200) {
             repr_depth--;
-            return vial_buf_append(b, "...", 3);
+            return tb_append(b, "...", 3);
         }
         int rc = v->type == VIAL_ARRAY ? repr_seq(r, b, v) : repr_dict(r, b, v);
         repr_depth--;
@@ -380,10 +396,10 @@ static int repr_value(tpl_render *r, vial_buf *b, const vial_value *v, bool top_
             if (r && r->strict) return tpl_undef_fail(r, NULL, v);
             return 0;
         }
-        return vial_buf_append(b, "Undefined", 9);
+        return tb_append(b, "Undefined", 9);
     case TK_MACRO: {
         const tpl_macro *m = (const tpl_macro *)v;
-        if (m->def->call) return vial_buf_puts(b, "<Macro anonymous>");
+        if (m->def->call) return tb_puts(b, "<Macro anonymous>");
         return vial_buf_printf(b, "<Macro '%.*s'>", (int)m->def->name.len, m->def->name.ptr);
     }
     case TK_FUNC: {
@@ -392,7 +408,7 @@ static int repr_value(tpl_render *r, vial_buf *b, const vial_value *v, bool top_
         case FN_BUILTIN:
             if (strcmp(f->name, "range") == 0 || strcmp(f->name, "dict") == 0)
                 return vial_buf_printf(b, "<class '%s'>", f->name);
-            if (strcmp(f->name, "lipsum") == 0) return vial_buf_puts(b, "<function generate_lorem_ipsum>");
+            if (strcmp(f->name, "lipsum") == 0) return tb_puts(b, "<function generate_lorem_ipsum>");
             return vial_buf_printf(b, "<class 'jinja2.utils.%s'>",
                                    strcmp(f->name, "cycler") == 0   ? "Cycler"
                                    : strcmp(f->name, "joiner") == 0 ? "Joiner"
@@ -410,20 +426,20 @@ static int repr_value(tpl_render *r, vial_buf *b, const vial_value *v, bool top_
     }
     case TK_NAMESPACE: {
         const tpl_ns *ns = (const tpl_ns *)v;
-        if (vial_buf_puts(b, "<Namespace ") != 0 || repr_dict(r, b, ns->attrs) != 0) return -1;
-        return vial_buf_putc(b, '>');
+        if (tb_puts(b, "<Namespace ") != 0 || repr_dict(r, b, ns->attrs) != 0) return -1;
+        return tb_putc(b, '>');
     }
-    case TK_CYCLER: return vial_buf_puts(b, "<jinja2.utils.Cycler object>");
-    case TK_JOINER: return vial_buf_puts(b, "<jinja2.utils.Joiner object>");
+    case TK_CYCLER: return tb_puts(b, "<jinja2.utils.Cycler object>");
+    case TK_JOINER: return tb_puts(b, "<jinja2.utils.Joiner object>");
     case TK_MODULE: {
         const tpl_module *m = (const tpl_module *)v;
-        if (top_str) return m->body ? vial_buf_append(b, m->body->as.s.ptr, m->body->as.s.len) : 0;
+        if (top_str) return m->body ? tb_append(b, m->body->as.s.ptr, m->body->as.s.len) : 0;
         return vial_buf_printf(b, "<TemplateModule '%s'>", m->name ? m->name : "");
     }
     case TK_SELF: {
         const tpl_selfref *s = (const tpl_selfref *)v;
         const char *name = s->ctx && s->ctx->tmpl && s->ctx->tmpl->name ? s->ctx->tmpl->name : "";
-        if (!*name) return vial_buf_puts(b, "<TemplateReference None>");
+        if (!*name) return tb_puts(b, "<TemplateReference None>");
         return vial_buf_printf(b, "<TemplateReference '%s'>", name);
     }
     case TK_RANGE: {
@@ -433,11 +449,11 @@ static int repr_value(tpl_render *r, vial_buf *b, const vial_value *v, bool top_
                                (long long)rg->step);
     }
     }
-    return vial_buf_puts(b, "<object>");
+    return tb_puts(b, "<object>");
 }
 
 int tv_str(tpl_render *r, vial_buf *b, const vial_value *v) {
-    if (v->type == VIAL_STRING) return vial_buf_append(b, v->as.s.ptr, v->as.s.len);
+    if (v->type == VIAL_STRING) return tb_append(b, v->as.s.ptr, v->as.s.len);
     if (v->type == VIAL_INT) return vial_buf_put_i64(b, v->as.i);
     return repr_value(r, b, v, true);
 }
@@ -469,16 +485,43 @@ static const unsigned char escape_class[256] = {['&'] = 1, ['<'] = 2, ['>'] = 3,
 static const char *const escape_text[] = {NULL, "&amp;", "&lt;", "&gt;", "&#34;", "&#39;"};
 static const uint8_t escape_len[] = {0, 5, 4, 4, 5, 5};
 
-int tv_escape_into(vial_buf *b, const char *s, size_t n) {
-    size_t start = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char k = escape_class[(unsigned char)s[i]];
-        if (!k) continue;
-        if (i > start && vial_buf_append(b, s + start, i - start) != 0) return -1;
-        if (vial_buf_append(b, escape_text[k], escape_len[k]) != 0) return -1;
-        start = i + 1;
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+size_t tv_escape_scan(const char *s, size_t n) {
+    size_t i = 0;
+#if defined(__SSE2__)
+    /* 16 bytes per step: most text has nothing to escape */
+    const __m128i amp = _mm_set1_epi8('&'), lt = _mm_set1_epi8('<'), gt = _mm_set1_epi8('>'),
+                  dq = _mm_set1_epi8('"'), sq = _mm_set1_epi8('\'');
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, amp), _mm_cmpeq_epi8(v, lt)),
+                                 _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, gt), _mm_cmpeq_epi8(v, dq)),
+                                              _mm_cmpeq_epi8(v, sq)));
+        int mask = _mm_movemask_epi8(m);
+        if (mask) return i + (size_t)__builtin_ctz((unsigned)mask);
     }
-    if (n > start) return vial_buf_append(b, s + start, n - start);
+#endif
+    for (; i < n; i++)
+        if (escape_class[(unsigned char)s[i]]) return i;
+    return n;
+}
+
+
+int tv_escape_into(vial_buf *b, const char *s, size_t n) {
+    size_t i = tv_escape_scan(s, n);
+    if (i == n) return tb_append(b, s, n);
+    if (tb_append(b, s, i) != 0) return -1;
+    while (i < n) {
+        unsigned char k = escape_class[(unsigned char)s[i]];
+        if (tb_append(b, escape_text[k], escape_len[k]) != 0) return -1;
+        i++;
+        size_t next = i + tv_escape_scan(s + i, n - i);
+        if (next > i && tb_append(b, s + i, next - i) != 0) return -1;
+        i = next;
+    }
     return 0;
 }
 
@@ -742,14 +785,14 @@ static vial_value *concat_str(tpl_render *r, const tpl_node *site, vial_value *a
     tv_buf(r, &buf);
     int rc;
     if (safe) {
-        rc = tv_is_safe(a) ? vial_buf_append(&buf, a->as.s.ptr, a->as.s.len) : tv_escape_into(&buf, a->as.s.ptr, a->as.s.len);
+        rc = tv_is_safe(a) ? tb_append(&buf, a->as.s.ptr, a->as.s.len) : tv_escape_into(&buf, a->as.s.ptr, a->as.s.len);
         if (rc == 0)
-            rc = tv_is_safe(b) ? vial_buf_append(&buf, b->as.s.ptr, b->as.s.len)
+            rc = tv_is_safe(b) ? tb_append(&buf, b->as.s.ptr, b->as.s.len)
                                : tv_escape_into(&buf, b->as.s.ptr, b->as.s.len);
     } else {
         rc = vial_buf_reserve(&buf, a->as.s.len + b->as.s.len);
-        if (rc == 0) rc = vial_buf_append(&buf, a->as.s.ptr, a->as.s.len);
-        if (rc == 0) rc = vial_buf_append(&buf, b->as.s.ptr, b->as.s.len);
+        if (rc == 0) rc = tb_append(&buf, a->as.s.ptr, a->as.s.len);
+        if (rc == 0) rc = tb_append(&buf, b->as.s.ptr, b->as.s.len);
     }
     if (rc != 0) return tpl_failv(r, site, "string too large");
     return tv_buf_value(r, &buf, safe);
@@ -778,7 +821,7 @@ static vial_value *repeat(tpl_render *r, const tpl_node *site, vial_value *seq, 
         vial_buf b;
         tv_buf(r, &b);
         if (vial_buf_reserve(&b, seq->as.s.len * (size_t)times) != 0) return tpl_failv(r, site, "string too large");
-        for (int64_t i = 0; i < times; i++) vial_buf_append(&b, seq->as.s.ptr, seq->as.s.len);
+        for (int64_t i = 0; i < times; i++) tb_append(&b, seq->as.s.ptr, seq->as.s.len);
         return tv_buf_value(r, &b, tv_is_safe(seq));
     }
     size_t n = seq->as.arr.len;
