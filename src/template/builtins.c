@@ -177,14 +177,17 @@ vial_value *tpl_lipsum(tpl_render *r, const tpl_node *site, int64_t n, bool html
                 tb_putc(&para, '.');
                 next_cap = true;
             }
+            if (para.len + out.len >= out.max) return tpl_failv(r, site, "lipsum() output too large");
         }
         if (para.len && para.data[para.len - 1] == ',') para.data[para.len - 1] = '.';
         else if (!para.len || para.data[para.len - 1] != '.') tb_putc(&para, '.');
-        if (p) tb_puts(&out, html ? "\n" : "\n\n");
-        if (html) tb_puts(&out, "<p>");
-        if (html) tv_escape_into(&out, para.data, para.len);
-        else tb_append(&out, para.data, para.len);
-        if (html) tb_puts(&out, "</p>");
+        int rc = 0;
+        if (p) rc |= tb_puts(&out, html ? "\n" : "\n\n");
+        if (html) rc |= tb_puts(&out, "<p>");
+        if (html) rc |= tv_escape_into(&out, para.data ? para.data : "", para.len);
+        else rc |= tb_append(&out, para.data ? para.data : "", para.len);
+        if (html) rc |= tb_puts(&out, "</p>");
+        if (rc || para.len >= para.max) return tpl_failv(r, site, "lipsum() output too large");
     }
     return tv_buf_value(r, &out, html);
 }

@@ -241,6 +241,7 @@ int vial_tpl_add_source(vial_tpl_env *env, const char *name, const char *source,
     memcpy(copy, source, len);
     copy[len] = 0;
     env->sources[env->nsources++] = (tpl_source_entry){nm, copy, len};
+    vial_tpl_clear_cache(env); /* it may shadow a file compiled earlier */
     return 0;
 }
 
@@ -580,8 +581,9 @@ static int render_template(vial_tpl_env *env, tpl_template *t, const vial_value 
     if (c && tpl_context_add_blocks(&r, c, t) == 0) {
         rc = tpl_run_template(&r, c, t);
     }
-    if (--env->active_renders == 0) free_retired(env);
+    /* t may have been replaced during the render (auto_reload): it stays valid until free_retired */
     if (rc == 0 && !r.failed) t->output_hint = out->len - start_len + 16;
+    if (--env->active_renders == 0) free_retired(env);
     out->max = saved_max;
     if (rc != 0 || r.failed) {
         out->len = start_len;

@@ -182,7 +182,7 @@ static int out_fail(tpl_render *r, const tpl_node *n) {
 static inline int out_put(tpl_render *r, const tpl_node *n, const char *s, size_t len) {
     vial_buf *b = r->out;
     if (len < b->cap - b->len) {
-        memcpy(b->data + b->len, s, len);
+        if (len) memcpy(b->data + b->len, s, len);
         b->len += len;
         b->data[b->len] = 0;
         return 0;

@@ -75,7 +75,7 @@ static inline bool tv_is_safe(const vial_value *v) {
  * into the core (growth, the cap) only when there is not. */
 static inline int tb_append(vial_buf *b, const void *s, size_t n) {
     if (n < b->cap - b->len) {
-        memcpy(b->data + b->len, s, n);
+        if (n) memcpy(b->data + b->len, s, n);
         b->len += n;
         b->data[b->len] = 0;
         return 0;

@@ -644,7 +644,21 @@ static int str_cmp(const vial_value *a, const vial_value *b) {
     return a->as.s.len < b->as.s.len ? -1 : a->as.s.len > b->as.s.len;
 }
 
+static _Thread_local int cmp_depth; /* structures built at runtime can nest deeply */
+
+static bool tv_equal_rec(const vial_value *a, const vial_value *b);
+
 bool tv_equal(const vial_value *a, const vial_value *b) {
+    if (++cmp_depth > 400) {
+        cmp_depth--;
+        return a == b;
+    }
+    bool eq = tv_equal_rec(a, b);
+    cmp_depth--;
+    return eq;
+}
+
+static bool tv_equal_rec(const vial_value *a, const vial_value *b) {
     if (a == b) return tv_kind(a) != TK_DOUBLE || !isnan(a->as.d);
     int ka = tv_kind(a), kb = tv_kind(b);
     if (tv_is_number(a) && tv_is_number(b)) return num_cmp(a, b) == 0;
@@ -694,11 +708,18 @@ static int order3(tpl_render *r, const tpl_node *site, int op, const vial_value 
     if (tv_is_number(a) && tv_is_number(b)) return num_cmp(a, b);
     if (ka == TK_STRING && kb == TK_STRING) return str_cmp(a, b);
     if (ka == TK_ARRAY && kb == TK_ARRAY && tv_is_tuple(a) == tv_is_tuple(b)) {
+        if (cmp_depth > 400) {
+            if (r) tpl_fail(r, site, "maximum recursion depth exceeded in comparison");
+            return -2;
+        }
         size_t n = a->as.arr.len < b->as.arr.len ? a->as.arr.len : b->as.arr.len;
         for (size_t i = 0; i < n; i++) {
             const vial_value *x = a->as.arr.items[i], *y = b->as.arr.items[i];
             if (tv_equal(x, y)) continue;
-            return order3(r, site, op, x, y);
+            cmp_depth++;
+            int c = order3(r, site, op, x, y);
+            cmp_depth--;
+            return c;
         }
         return a->as.arr.len < b->as.arr.len ? -1 : a->as.arr.len > b->as.arr.len;
     }
@@ -806,8 +827,9 @@ static vial_value *concat_seq(tpl_render *r, const tpl_node *site, vial_value *a
     if (n) {
         out->as.arr.items = vial_arena_alloc(r->arena, n * sizeof(vial_value *));
         if (!out->as.arr.items) return tpl_oom(r, site);
-        memcpy(out->as.arr.items, a->as.arr.items, a->as.arr.len * sizeof(vial_value *));
-        memcpy(out->as.arr.items + a->as.arr.len, b->as.arr.items, b->as.arr.len * sizeof(vial_value *));
+        if (a->as.arr.len) memcpy(out->as.arr.items, a->as.arr.items, a->as.arr.len * sizeof(vial_value *));
+        if (b->as.arr.len)
+            memcpy(out->as.arr.items + a->as.arr.len, b->as.arr.items, b->as.arr.len * sizeof(vial_value *));
         out->as.arr.len = out->as.arr.cap = n;
     }
     return out;
