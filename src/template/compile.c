@@ -388,7 +388,8 @@ static void try_fold(compiler *c, tpl_node *n, int ae) {
     case N_GETITEM: foldable = is_const(n->u.item.obj) && is_const(n->u.item.key); break;
     case N_FILTER:
     case N_TEST:
-        foldable = n->u.filter.builtin && !n->u.filter.user && (n->u.filter.builtin->flags & BF_PURE) &&
+        /* Jinja2 does not fold filters and tests while autoescape is decided at runtime */
+        foldable = ae >= 0 && n->u.filter.builtin && !n->u.filter.user && (n->u.filter.builtin->flags & BF_PURE) &&
                    n->u.filter.input && is_const(n->u.filter.input) && args_const(&n->u.filter.a);
         break;
     default: break;
@@ -481,9 +482,21 @@ static int walk_expr(compiler *c, tpl_node *n, scope s) {
     case N_TEST:
         rc = walk_expr(c, n->u.filter.input, s) || walk_args(c, &n->u.filter.a, s) || resolve_filter(c, n, s);
         break;
-    case N_BINOP:
     case N_AND:
-    case N_OR: rc = walk_expr(c, n->u.bin.l, s) || walk_expr(c, n->u.bin.r, s); break;
+    case N_OR:
+        rc = walk_expr(c, n->u.bin.l, s);
+        if (!rc && n->u.bin.l->kind == N_CONST && tv_kind(n->u.bin.l->u.value) < TK_UNDEF &&
+            vial_truthy(n->u.bin.l->u.value) == (n->kind == N_OR)) {
+            /* Jinja2 folds `const or x` / `const and x` that short-circuit without
+             * compiling x: its unknown filters are no error */
+            tpl_node *l = n->u.bin.l;
+            *n = *l;
+            c->depth--;
+            return 0;
+        }
+        if (!rc) rc = walk_expr(c, n->u.bin.r, s);
+        break;
+    case N_BINOP: rc = walk_expr(c, n->u.bin.l, s) || walk_expr(c, n->u.bin.r, s); break;
     case N_NEG:
     case N_POS:
     case N_NOT: rc = walk_expr(c, n->u.operand, s); break;
@@ -614,12 +627,39 @@ static int walk_stmt(compiler *c, tpl_node *n, scope s) {
     }
 }
 
+static bool slice_bound_ok(const tpl_node *b) {
+    if (!b) return true;
+    if (b->kind != N_CONST) return true; /* decided at runtime */
+    int k = tv_kind(b->u.value);
+    return k == TK_NULL || k == TK_INT || k == TK_BOOL;
+}
+
+/* A constant slice Python refuses with TypeError (not ValueError). */
+static bool slice_of_constant_fails(const tpl_node *n) {
+    const tpl_node *parts[3] = {n->u.slice.start, n->u.slice.stop, n->u.slice.step};
+    if (n->u.slice.obj->kind != N_CONST) return false;
+    for (int i = 0; i < 3; i++)
+        if (parts[i] && parts[i]->kind != N_CONST) return false;
+    int k = tv_kind(n->u.slice.obj->u.value);
+    if (k != TK_ARRAY && k != TK_STRING && k != TK_RANGE) return true;
+    for (int i = 0; i < 3; i++)
+        if (!slice_bound_ok(parts[i])) return true;
+    return false;
+}
+
 /* Constant output becomes static text; runs of static text merge. */
 static int fold_body(compiler *c, tpl_list *body, int ae_fold) {
     uint32_t out = 0;
     for (uint32_t i = 0; i < body->n; i++) {
         tpl_node *n = body->items[i];
         int ae = ae_fold;
+        if (n->kind == S_OUTPUT && n->u.expr->kind == N_SLICE && !c->env->opt.strict_undefined &&
+            slice_of_constant_fails(n->u.expr)) {
+            /* Jinja2's compiler folds {{ const[a:b] }} through environment.getitem, which turns
+             * the TypeError into an Undefined: the output is empty */
+            n->kind = S_TEXT;
+            n->u.text = (vial_str){"", 0};
+        }
         if (n->kind == S_OUTPUT && n->u.expr->kind == N_CONST) {
             vial_value *v = n->u.expr->u.value;
             int k = tv_kind(v);

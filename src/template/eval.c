@@ -378,9 +378,10 @@ static vial_value *eval_slice(tpl_render *r, tpl_frame *f, const tpl_node *n) {
         tpl_range *rg = (tpl_range *)obj;
         tpl_range *out = tpl_obj_new(r->arena, sizeof *out, TK_RANGE);
         if (!out) return tpl_oom(r, n);
+        /* Python: range(r.start + i.start*r.step, r.start + i.stop*r.step, r.step*i.step) */
         out->start = rg->start + start * rg->step;
         out->step = rg->step * step;
-        out->stop = out->start + count * out->step;
+        out->stop = rg->start + stop * rg->step;
         return &out->h.base;
     }
     if (k == TK_ARRAY) {

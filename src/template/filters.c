@@ -357,16 +357,18 @@ F(f_truncate) {
         return NULL;
     vial_value *end = p[2] ? p[2] : vial_new_str_ref(r->arena, "...", 3);
     if (!end) return tpl_oom(r, site);
-    if (v->type != VIAL_STRING) {
-        if (tv_kind(v) == TK_UNDEF && !r->strict) return v;
-        return tpl_failv(r, site, "object of type '%s' has no len()", tv_type_name(v));
-    }
     int64_t endlen = tv_len(r, site, end);
     if (endlen < 0) return NULL;
     if (length < endlen) return tpl_failv(r, site, "expected length >= %lld, got %lld", (long long)endlen, (long long)length);
     if (leeway < 0) return tpl_failv(r, site, "expected leeway >= 0, got %lld", (long long)leeway);
-    int64_t len = (int64_t)tv_cp_len(v->as.s.ptr, v->as.s.len);
+    /* do_truncate works on anything with a len() until it has to cut */
+    int64_t len = tv_len(r, site, v);
+    if (len < 0) return NULL;
     if (len <= length + leeway) return v;
+    if (v->type != VIAL_STRING) {
+        if (killwords) return tpl_failv(r, site, "can only concatenate %s (not \"str\") to %s", tv_type_name(v), tv_type_name(v));
+        return tpl_failv(r, site, "'%s' object has no attribute 'rsplit'", tv_type_name(v));
+    }
     size_t cut = tv_cp_offset(v->as.s.ptr, v->as.s.len, (size_t)(length - endlen));
     vial_value *head = vial_new_str_ref(r->arena, v->as.s.ptr, cut);
     if (!head) return tpl_oom(r, site);
@@ -419,7 +421,10 @@ F(f_indent) {
         if (!ind) return tpl_oom(r, site);
     }
     if (v->type != VIAL_STRING) {
-        if (tv_kind(v) == TK_UNDEF) return tpl_failv(r, site, "unsupported operand type(s) for +=: 'Undefined' and 'str'");
+        /* s += "\n" then s.splitlines(): a list gets past the first step in Python */
+        if (v->type == VIAL_ARRAY && !tv_is_tuple(v))
+            return tpl_failv(r, site, "'list' object has no attribute 'splitlines'");
+        if (tv_is_tuple(v)) return tpl_failv(r, site, "can only concatenate tuple (not \"str\") to tuple");
         return tpl_failv(r, site, "unsupported operand type(s) for +=: '%s' and 'str'", tv_type_name(v));
     }
     bool markup = tv_is_safe(v);

@@ -152,7 +152,11 @@ vial_value *tpl_percent_format_argv(tpl_render *r, const tpl_node *site, vial_va
         if (i >= n) return fmt_fail(r, site, "incomplete format");
         vial_value *val = NULL;
         if (f[i] == '(') {
-            if (!mapping) return fmt_fail(r, site, "format requires a mapping");
+            if (!mapping) {
+                int ak2 = argc ? tv_kind(argv[0]) : TK_NULL;
+                if (!tuple && ak2 == TK_ARRAY) return fmt_fail(r, site, "list indices must be integers or slices, not str");
+                return fmt_fail(r, site, "format requires a mapping");
+            }
             int depth = 1;
             size_t ks = ++i;
             while (i < n && depth) {
@@ -377,7 +381,11 @@ vial_value *tpl_percent_format_argv(tpl_render *r, const tpl_node *site, vial_va
             return fmt_fail(r, site, body);
         }
     }
-    if (argi < argc && !used_mapping && !(mapping && !tuple))
+    /* CPython skips this check when the argument "is a mapping", which means any
+     * non-tuple, non-str object with __getitem__: dicts, lists, ranges, Undefined */
+    int ak = argc ? tv_kind(argv[0]) : TK_NULL;
+    bool mapping_like = !tuple && (ak == TK_OBJECT || ak == TK_ARRAY || ak == TK_RANGE || ak == TK_UNDEF);
+    if (argi < argc && !used_mapping && !mapping_like)
         return fmt_fail(r, site, "not all arguments converted during string formatting");
     return tv_buf_value(r, &b, safe);
 big:

@@ -885,6 +885,8 @@ static double py_floordiv(double x, double y) {
 
 vial_value *tv_binop(tpl_render *r, const tpl_node *site, int op, vial_value *a, vial_value *b) {
     int ka = tv_kind(a), kb = tv_kind(b);
+    /* str.__mod__ runs before the right operand's methods: "x" % undefined formats */
+    if (op == OP_MOD && ka == TK_STRING) return tpl_percent_format(r, site, a, b);
     if (ka == TK_UNDEF || kb == TK_UNDEF) {
         tpl_undef_fail(r, site, ka == TK_UNDEF ? a : b);
         return NULL;
