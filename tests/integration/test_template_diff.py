@@ -13,10 +13,17 @@ Case file format (see tests/data/templates/README.md):
     --- context {"json": ...}          context for this case (merged over the default)
     --- file NAME                      an extra template (include/extends/import)
     file text
-Run with --only SUBSTRING to run a subset, -v to print every case."""
+Run with --only SUBSTRING to run a subset, -v to print every case.
+
+Besides the stored cases, a fixed-seed generator composes random templates
+(text with Unicode and ASCII whitespace, tags with -/+ markers, comments, raw
+blocks, nested if/for, expressions with operators, filters, tests,
+attributes and slices, under random lexer options); they are compared the
+same way. --random N sets how many (default 300), --seed S the seed."""
 import codecs
 import copy
 import json
+import random
 import re
 import os
 import shutil
@@ -174,6 +181,69 @@ def batch_request(case, idx, directory):
     }
 
 
+RANDOM_WS = ["", " ", "  ", "\n", " \n", "\n  ", "\t", "\n\n", " \t\n ", "\u3000", "\xa0"]
+RANDOM_ATOMS = ["x", "n", "xs", "d", "s", "f", "missing", "none", "true", "1", "-2", "0.5", '"a b"', "'q\\'u'",
+                '[1, "z"]', "(1,)", '{"k": n}', "range(3)", "users", "e"]
+RANDOM_FILTERS = ["upper", "lower", "title", "capitalize", "length", "first", "last", "list", "sort", "reverse|list",
+                  'join(",")', 'default("D")', "string", "trim", "e", "safe", "int", "float", "abs", "round(1)", "sum",
+                  "unique|list", "tojson", "pprint", "wordcount", "center(9)", "truncate(9)", "indent(2)",
+                  'replace("a","b")', "batch(2)|list", "slice(2)|list", "dictsort", "items|list", 'map("string")|list',
+                  "select|list", "reject|list", "urlencode", "striptags", "filesizeformat", "format(1)", "wordwrap(5)",
+                  "xmlattr", 'groupby("name")|list', "max", "min", "count"]
+RANDOM_OPS = ["+", "-", "*", "/", "//", "%", "~", "==", "!=", "<", ">", "in", "and", "or"]
+RANDOM_CONTEXT = {"x": "X<&>", "xs": [3, 1, 2], "n": 3, "d": {"b": 2, "a": [1]}, "s": "Hello World", "f": 2.675,
+                  "users": [{"name": "ann"}, {"name": "Bob"}], "e": []}
+
+
+def random_cases(count, seed):
+    rnd = random.Random(seed)
+
+    def sign():
+        return rnd.choice(["", "", "-", "+"])
+
+    def atom(depth=0):
+        a = rnd.choice(RANDOM_ATOMS)
+        if rnd.random() < 0.3 and depth < 2:
+            a = "(%s %s %s)" % (atom(depth + 1), rnd.choice(RANDOM_OPS), atom(depth + 1))
+        if rnd.random() < 0.4:
+            a += "|" + rnd.choice(RANDOM_FILTERS)
+        if rnd.random() < 0.15:
+            a += rnd.choice([".name", "[0]", "[1:]", ".upper()", ".items()", " is defined", " is number"])
+        if rnd.random() < 0.1:
+            a = "%s if %s else %s" % (a, atom(depth + 1), atom(depth + 1))
+        return a
+
+    def text():
+        return rnd.choice(["a", "b", "x y", "", "<&>", "\u00e9"]) + rnd.choice(RANDOM_WS)
+
+    def frag(depth):
+        k = rnd.randint(0, 9 if depth < 3 else 5)
+        ws = lambda: rnd.choice(RANDOM_WS)
+        if k <= 2:
+            return text()
+        if k == 3:
+            return "{{%s %s %s}}" % (sign(), atom(), sign().replace("+", ""))
+        if k == 4:
+            return "{#%s c %s#}" % (sign(), sign())
+        if k == 5:
+            return ws() + "{%%%s raw %s%%}%s{{ x }}%s{%%%s endraw %s%%}" % (sign(), sign(), ws(), ws(), sign(), sign())
+        if k <= 7:
+            return "%s{%%%s if %s %s%%}%s%s{%%%s else %s%%}%s{%%%s endif %s%%}%s" % (
+                ws(), sign(), atom(), sign(), body(depth + 1), ws(), sign(), sign(), body(depth + 1), sign(), sign(), ws())
+        return "%s{%%%s for i in xs %s%%}%s{{ i }}%s{%%%s endfor %s%%}%s" % (
+            ws(), sign(), sign(), body(depth + 1), ws(), sign(), sign(), ws())
+
+    def body(depth):
+        return "".join(frag(depth) for _ in range(rnd.randint(0, 3)))
+
+    cases = []
+    for i in range(count):
+        opts = {w for w in ("trim", "lstrip", "keep_nl") if rnd.random() < 0.4}
+        cases.append({"file": f"random(seed={seed})", "name": f"#{i}", "options": opts,
+                      "context": copy.deepcopy(RANDOM_CONTEXT), "files": {}, "tname": None, "template": body(0)})
+    return cases
+
+
 def check_tool(work):
     """The command: output on stdout byte for byte, errors on stderr, exit codes."""
     failures = []
@@ -216,6 +286,8 @@ def main():
     verbose = "-v" in sys.argv
     if "--only" in sys.argv:
         only = sys.argv[sys.argv.index("--only") + 1]
+    nrandom = int(sys.argv[sys.argv.index("--random") + 1]) if "--random" in sys.argv else 300
+    seed = int(sys.argv[sys.argv.index("--seed") + 1]) if "--seed" in sys.argv else 20240611
     cases = []
     for fname in sorted(os.listdir(CASES_DIR)):
         if fname.endswith(".cases"):
@@ -223,6 +295,8 @@ def main():
     total = len(cases)
     if only:
         cases = [c for c in cases if only in c["name"] or only in c["file"]]
+    else:
+        cases.extend(random_cases(nrandom, seed))
     work = tempfile.mkdtemp(prefix="vial-tpl-diff-")
     try:
         requests = []
@@ -269,7 +343,8 @@ def main():
         tool_failures = [] if only else check_tool(work)
         for f in tool_failures:
             print("FAIL " + f)
-        print(f"{len(cases)} cases ({total} in the suite), {len(failures)} differ from Jinja2; "
+        print(f"{len(cases)} cases ({total} stored, {len(cases) - total if not only else 0} random), "
+              f"{len(failures)} differ from Jinja2; "
               f"{msg_diffs} error messages worded differently (not a failure)")
         if not only and total < MIN_CASES:
             print(f"FAIL: the suite has {total} cases, fewer than {MIN_CASES}")
