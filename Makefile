@@ -12,7 +12,7 @@ SANITIZE  := $(BUILD)/sanitize
 
 run: bootstrap build
 	@echo "serving the examples on http://$(HOST):$(PORT) (Ctrl-C stops)"
-	cd examples/site && exec ../../$(RELEASE)/examples/site/site run --host $(HOST) --port $(PORT)
+	cd examples/hello && exec ../../$(RELEASE)/examples/hello/hello run --host $(HOST) --port $(PORT)
 
 bootstrap:
 	@scripts/bootstrap run
@@ -22,11 +22,11 @@ bootstrap-test:
 
 build:
 	@cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	@cmake --build $(RELEASE) -j $(JOBS)
+	@cmake --build $(RELEASE) -j $(JOBS) -- --no-print-directory
 
 build-sanitize:
 	@CC=clang cmake -S . -B $(SANITIZE) -DCMAKE_BUILD_TYPE=Debug -DVIAL_SANITIZE=ON >/dev/null
-	@cmake --build $(SANITIZE) -j $(JOBS)
+	@cmake --build $(SANITIZE) -j $(JOBS) -- --no-print-directory
 
 test: bootstrap-test build build-sanitize
 	@echo "== release build: unit + integration suites =="

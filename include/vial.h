@@ -283,6 +283,9 @@ size_t vial_base64_encode(char *out, const void *data, size_t n, int flags);
 /* Strict decode into out (room for n*3/4); returns bytes or -1 when invalid. */
 long vial_base64_decode(void *out, const char *s, size_t n, int flags);
 
+/* Fills out with n bytes from the kernel's CSPRNG; -1 on failure. */
+int vial_random_bytes(void *out, size_t n);
+
 /* ======================================================================
  * Core: logging
  * ====================================================================== */
@@ -333,17 +336,982 @@ bool vial_in_coroutine(void);
 
 /* ==== section: app (src/app) ==== */
 
+typedef struct vial_app vial_app;   /* Flask's app object */
+typedef struct vial_req vial_req;   /* flask.request, for one request */
+typedef struct vial_res vial_res;   /* the response being built */
+typedef struct vial_bp vial_bp;     /* a blueprint */
+typedef struct vial_cmd vial_cmd;   /* a CLI command being run */
+
+/* A view: reads the request, writes the response. */
+typedef void (*vial_handler)(vial_req *rq, vial_res *rs);
+/* before_request: return true when it answered (the view is skipped). */
+typedef bool (*vial_before_hook)(vial_req *rq, vial_res *rs);
+/* after_request: may change the response. */
+typedef void (*vial_after_hook)(vial_req *rq, vial_res *rs);
+/* teardown_request: always runs; status is the response's (500 after a failure). */
+typedef void (*vial_teardown_hook)(vial_req *rq, int status);
+/* Error handler for a status code; the response's status is preset to code. */
+typedef void (*vial_error_handler)(vial_req *rq, vial_res *rs, int code);
+/* A CLI command; returns the process exit status. */
+typedef int (*vial_command_fn)(vial_app *app, vial_cmd *cmd);
+
+/* Flask's MethodView: one handler per HTTP method (NULL: not allowed). */
+typedef struct vial_method_table {
+    vial_handler get, post, put, patch, delete_, head, options;
+} vial_method_table;
+
+/* A route declared beside its view with VIAL_ROUTE (registered by vial_app_new). */
+typedef struct vial_route_decl {
+    const char *endpoint;
+    const char *rule;
+    unsigned methods;
+    vial_handler fn;
+} vial_route_decl;
+
+/* Creates an app; routes declared with VIAL_ROUTE anywhere in the program are registered. */
+vial_app *vial_app_create(const char *name, const vial_route_decl *const *decls_start,
+                          const vial_route_decl *const *decls_end);
+#if defined(__GNUC__) && !defined(__cplusplus)
+extern const vial_route_decl *const __start_vial_routes[] __attribute__((weak, visibility("hidden")));
+extern const vial_route_decl *const __stop_vial_routes[] __attribute__((weak, visibility("hidden")));
+#define vial_app_new(name) vial_app_create((name), __start_vial_routes, __stop_vial_routes)
+#else
+#define vial_app_new(name) vial_app_create((name), NULL, NULL)
+#endif
+
+/* Defines a view and registers it like @app.route: VIAL_ROUTE(home, "/", VIAL_GET) { ... } */
+#define VIAL_ROUTE(name, rule, methods)                                                              \
+    static void name(vial_req *rq, vial_res *rs);                                                    \
+    static const vial_route_decl vial__decl_##name = {#name, (rule), (methods), name};               \
+    static const vial_route_decl *const vial__declp_##name                                          \
+        __attribute__((used, section("vial_routes"))) = &vial__decl_##name;                         \
+    static void name(vial_req *rq __attribute__((unused)), vial_res *rs __attribute__((unused)))
+
+/* Releases the app (at exit; workers never need to). */
+void vial_app_free(vial_app *app);
+/* The app's name. */
+const char *vial_app_name(const vial_app *app);
+/* The app's long-lived arena (config, compiled templates, caches). */
+vial_arena *vial_app_arena(vial_app *app);
+/* The folder holding templates/, static/ and instance/ (default: the working directory). */
+int vial_app_set_root(vial_app *app, const char *path);
+/* The app's root folder. */
+const char *vial_app_root(const vial_app *app);
+/* Static files: folder (relative to root; NULL disables) and URL path, as Flask(static_folder=, static_url_path=). */
+int vial_app_static(vial_app *app, const char *folder, const char *url_path);
+/* The last registration error (duplicate endpoint, bad rule...), or NULL. */
+const char *vial_app_error(const vial_app *app);
+
+/* Registers a view for a rule; the endpoint is the function's name: vial_route(app, "/", VIAL_GET, home). */
+#define vial_route(app, rule, methods, fn) vial_add_url_rule((app), (rule), #fn, (methods), (fn))
+/* app.add_url_rule(rule, endpoint, view, methods=...); returns -1 (and logs why) on a bad rule or duplicate. */
+int vial_add_url_rule(vial_app *app, const char *rule, const char *endpoint, unsigned methods, vial_handler fn);
+/* A REST resource: one handler per method (Flask's MethodView.as_view(endpoint)). */
+int vial_method_view(vial_app *app, const char *rule, const char *endpoint, const vial_method_table *methods);
+/* Methods from names, case-insensitive: vial_methods("get, post") == VIAL_GET | VIAL_POST; 0 if unknown. */
+unsigned vial_methods(const char *names);
+struct vial_converter; /* routing section below */
+/* Registers a URL converter for the app's rules (app.url_map.converters["re"] = RegexConverter). */
+int vial_add_converter(vial_app *app, const char *name, const struct vial_converter *conv);
+/* url_for(endpoint, key=value, ...): pairs of C strings ending with NULL; "_external", "_scheme",
+ * "_anchor", "_method" as in Flask; unused keys become the query string. Aborts 500 when it cannot build. */
+char *vial_url_for(vial_req *rq, const char *endpoint, ...);
+/* url_for with the values as an object (ints, floats, lists for repeated query keys). */
+char *vial_url_for_value(vial_req *rq, const char *endpoint, const vial_value *values);
+
+/* Registers a before_request hook (run in registration order). */
+void vial_before_request(vial_app *app, vial_before_hook fn);
+/* Registers an after_request hook (run in reverse registration order, as Flask). */
+void vial_after_request(vial_app *app, vial_after_hook fn);
+/* Registers a teardown_request hook (always runs, reverse order). */
+void vial_teardown_request(vial_app *app, vial_teardown_hook fn);
+/* Registers an error handler for a status code (404, 500, ...). */
+void vial_errorhandler(vial_app *app, int code, vial_error_handler fn);
+
+/* Creates a blueprint with a URL prefix and registers it on the app. */
+vial_bp *vial_blueprint(vial_app *app, const char *name, const char *url_prefix);
+/* Registers a view on a blueprint; endpoint "bpname.fn". */
+#define vial_bp_route(bp, rule, methods, fn) vial_bp_add_url_rule((bp), (rule), #fn, (methods), (fn))
+/* bp.add_url_rule: endpoint is prefixed with the blueprint's name. */
+int vial_bp_add_url_rule(vial_bp *bp, const char *rule, const char *endpoint, unsigned methods, vial_handler fn);
+/* A method view on a blueprint. */
+int vial_bp_method_view(vial_bp *bp, const char *rule, const char *endpoint, const vial_method_table *methods);
+/* before_request for the blueprint's routes only. */
+void vial_bp_before_request(vial_bp *bp, vial_before_hook fn);
+/* after_request for the blueprint's routes only. */
+void vial_bp_after_request(vial_bp *bp, vial_after_hook fn);
+/* teardown_request for the blueprint's routes only. */
+void vial_bp_teardown_request(vial_bp *bp, vial_teardown_hook fn);
+/* Error handler for errors raised in the blueprint's views. */
+void vial_bp_errorhandler(vial_bp *bp, int code, vial_error_handler fn);
+/* The blueprint's static folder (relative to the app root) and URL path. */
+int vial_bp_static(vial_bp *bp, const char *folder, const char *url_path);
+/* The blueprint's template folder (relative to the app root). */
+int vial_bp_templates(vial_bp *bp, const char *folder);
+
+/* ---- config (app.config) ---- */
+
+/* Sets a config key from text; well-known keys are converted to their type (DEBUG → bool...). */
+int vial_config_set(vial_app *app, const char *key, const char *value);
+/* Sets a config key to a value (copied into the app). */
+int vial_config_set_value(vial_app *app, const char *key, const vial_value *value);
+/* Sets an integer config key. */
+int vial_config_set_int(vial_app *app, const char *key, int64_t value);
+/* Sets a boolean config key. */
+int vial_config_set_bool(vial_app *app, const char *key, bool value);
+/* Updates config from an object (app.config.update / from_mapping). */
+int vial_config_update(vial_app *app, const vial_value *mapping);
+/* Loads a JSON file of keys (app.config.from_file(path, json.load)); -1 with a logged reason. */
+int vial_config_from_json(vial_app *app, const char *path);
+/* Loads VIAL_* style environment variables (from_prefixed_env): values parsed as JSON when they are, nested keys with "__". */
+int vial_config_from_env(vial_app *app, const char *prefix);
+/* A config value, or NULL. */
+const vial_value *vial_config_get(const vial_app *app, const char *key);
+/* A config value as a string (NULL when absent or not a string). */
+const char *vial_config_str(const vial_app *app, const char *key);
+/* A config value as an integer, or fallback. */
+int64_t vial_config_int(const vial_app *app, const char *key, int64_t fallback);
+/* A config value as a truth value, or fallback. */
+bool vial_config_bool(const vial_app *app, const char *key, bool fallback);
+/* The whole config object (read-only). */
+const vial_value *vial_config(const vial_app *app);
+
+/* ---- the request (flask.request) ---- */
+
+/* The request's arena: memory freed when the response is sent. */
+vial_arena *vial_req_arena(vial_req *rq);
+/* The app serving the request. */
+vial_app *vial_req_app(vial_req *rq);
+/* The response object of this request. */
+vial_res *vial_req_res(vial_req *rq);
+/* request.method ("GET"). */
+const char *vial_method(vial_req *rq);
+/* True for GET (and HEAD). */
+bool vial_is_get(vial_req *rq);
+/* True for POST. */
+bool vial_is_post(vial_req *rq);
+/* request.path: decoded path ("/a b"). */
+const char *vial_path(vial_req *rq);
+/* request.full_path: path + "?" + query string. */
+const char *vial_full_path(vial_req *rq);
+/* request.url: scheme://host/path?query. */
+const char *vial_url(vial_req *rq);
+/* request.base_url: url without the query string. */
+const char *vial_base_url(vial_req *rq);
+/* request.root_url: scheme://host/ (plus script root). */
+const char *vial_root_url(vial_req *rq);
+/* request.host: the Host header ("127.0.0.1:5000"). */
+const char *vial_host(vial_req *rq);
+/* request.scheme: "http" or "https". */
+const char *vial_scheme(vial_req *rq);
+/* request.query_string: the raw bytes after '?'. */
+vial_str vial_query_string(vial_req *rq);
+/* request.remote_addr. */
+const char *vial_remote_addr(vial_req *rq);
+/* The address the request arrived on ("127.0.0.1:5000"), as request.environ SERVER_NAME/PORT. */
+const char *vial_server_addr(vial_req *rq);
+/* request.user_agent string ("" when absent). */
+const char *vial_user_agent(vial_req *rq);
+/* A request header, case-insensitive; NULL when absent (several: joined with ", "). */
+const char *vial_header(vial_req *rq, const char *name);
+/* All request headers as an object name → value (names as sent). */
+vial_value *vial_headers(vial_req *rq);
+/* request.content_type (the whole header) or NULL. */
+const char *vial_content_type(vial_req *rq);
+/* request.mimetype: the content type without parameters, lowercased ("" when none). */
+const char *vial_mimetype(vial_req *rq);
+/* request.content_length, or -1. */
+int64_t vial_content_length(vial_req *rq);
+/* request.is_json: application/json or application/...+json. */
+bool vial_is_json(vial_req *rq);
+/* request.get_data(): the whole body (NULL data + 0 on error, after which the request was aborted). */
+vial_str vial_data(vial_req *rq);
+/* request.json: the body parsed; aborts 415 when not JSON, 400 (with the offset) when malformed. */
+vial_value *vial_get_json(vial_req *rq);
+/* Like vial_get_json but returns NULL instead of aborting (request.get_json(silent=True)). */
+vial_value *vial_get_json_silent(vial_req *rq);
+/* A URL parameter converted by the rule (<int:id> ...), as a value. */
+vial_value *vial_param_value(vial_req *rq, const char *name);
+/* A URL parameter as text ("" when absent). */
+const char *vial_param(vial_req *rq, const char *name);
+/* A URL parameter as an integer (0 when absent). */
+int64_t vial_param_int(vial_req *rq, const char *name);
+/* A URL parameter as a double (0 when absent). */
+double vial_param_double(vial_req *rq, const char *name);
+/* All URL parameters (request.view_args). */
+vial_value *vial_view_args(vial_req *rq);
+/* request.endpoint ("auth.login"), NULL before routing or on 404. */
+const char *vial_endpoint(vial_req *rq);
+/* request.blueprint name, or NULL. */
+const char *vial_blueprint_name(vial_req *rq);
+
+/* Stores a value in flask.g for this request. */
+int vial_g_set(vial_req *rq, const char *key, vial_value *value);
+/* A value from flask.g, or NULL. */
+vial_value *vial_g_get(vial_req *rq, const char *key);
+/* Stores a C pointer in g (e.g. the logged-in user's struct). */
+int vial_g_set_ptr(vial_req *rq, const char *key, void *ptr);
+/* A C pointer from g, or NULL. */
+void *vial_g_get_ptr(vial_req *rq, const char *key);
+
+/* Builds a value in the request's arena: vial_pack(rq, "{s:s, s:i}", "name", "x", "age", 16). */
+#define vial_pack(rq, ...) vial_pack_in(vial_req_arena(rq), __VA_ARGS__)
+/* Request-scoped value constructors. */
+#define vial_int(rq, i) vial_new_int(vial_req_arena(rq), (i))
+#define vial_double(rq, d) vial_new_double(vial_req_arena(rq), (d))
+#define vial_string(rq, s) vial_new_str(vial_req_arena(rq), (s))
+#define vial_bool(rq, b) vial_new_bool(vial_req_arena(rq), (b))
+#define vial_array(rq) vial_new_array(vial_req_arena(rq))
+#define vial_object(rq) vial_new_object(vial_req_arena(rq))
+/* printf into a request-scoped string. */
+#define vial_sprintf(rq, ...) vial_arena_sprintf(vial_req_arena(rq), __VA_ARGS__)
+
+/* Ends the request with an HTTP error (Flask's abort(404)); the error handler answers. Does not return. */
+VIAL_NORETURN void vial_abort(vial_req *rq, int code);
+/* abort with a description shown on the error page (abort(400, description=...)). */
+VIAL_NORETURN void vial_abort_msg(vial_req *rq, int code, const char *fmt, ...) VIAL_PRINTF(3, 4);
+/* The description given to vial_abort_msg (for error handlers), or the default one. */
+const char *vial_error_description(vial_req *rq);
+
+/* ---- the response ---- */
+
+/* Sets the status code (reason phrase: the standard one). */
+void vial_status(vial_res *rs, int code);
+/* Sets the status code with a custom reason phrase ("666 Devil"). */
+void vial_status_reason(vial_res *rs, int code, const char *reason);
+/* The status code so far. */
+int vial_res_status(const vial_res *rs);
+/* Sets a header, replacing any of that name; -1 if the name or value has CR, LF or NUL. */
+int vial_set_header(vial_res *rs, const char *name, const char *value);
+/* Adds a header line (keeps existing ones of that name). */
+int vial_add_header(vial_res *rs, const char *name, const char *value);
+/* A response header set so far, or NULL. */
+const char *vial_get_header(const vial_res *rs, const char *name);
+/* Removes a header; returns how many lines were removed. */
+int vial_remove_header(vial_res *rs, const char *name);
+/* Sets the Content-Type. */
+int vial_content_type_set(vial_res *rs, const char *mimetype);
+/* Replaces the body with text/plain text. */
+void vial_text(vial_res *rs, const char *text);
+/* Replaces the body with text/html. */
+void vial_html(vial_res *rs, const char *html);
+/* Appends printf output to the body (text/html unless a type was set, as a returned str in Flask). */
+void vial_printf(vial_res *rs, const char *fmt, ...) VIAL_PRINTF(2, 3);
+/* Appends bytes to the body. */
+void vial_write(vial_res *rs, const void *data, size_t n);
+/* Replaces the body with bytes of a MIME type (the tutorial's /img). */
+void vial_body(vial_res *rs, const void *data, size_t n, const char *mimetype);
+/* The body so far. */
+vial_str vial_res_body(const vial_res *rs);
+/* Answers with JSON (jsonify): application/json, keys sorted and ASCII as Flask unless configured. */
+void vial_jsonify(vial_res *rs, const vial_value *value);
+/* Redirects (301, 302, 303, 307, 308) to an absolute URL, a path or a vial_url_for result. */
+void vial_redirect(vial_res *rs, const char *location, int code);
+/* Streams a body of unknown length: next() returns 1 with a chunk, 0 at the end, -1 to abort. */
+void vial_stream(vial_res *rs, int (*next)(void *ctx, vial_str *chunk), void *ctx, const char *mimetype);
+/* Asks to close the connection after this response. */
+void vial_res_close(vial_res *rs);
+
+/* Options of send_file / send_from_directory (designated initializers). */
+typedef struct vial_file_opts {
+    const char *mimetype;      /* default: from the file name */
+    bool as_attachment;        /* Content-Disposition: attachment */
+    const char *download_name; /* default: the file's name */
+    long max_age;              /* seconds; 0: SEND_FILE_MAX_AGE_DEFAULT; VIAL_NO_CACHE: no-cache */
+    bool no_conditional;       /* ignore If-None-Match / If-Modified-Since / Range */
+    bool no_etag;
+} vial_file_opts;
+#define VIAL_NO_CACHE (-1)
+
+/* send_file: a file (relative to the app root) with its MIME type, ETag, 304s and ranges. */
+int vial_send_file_with(vial_res *rs, const char *path, const vial_file_opts *opts);
+#define vial_send_file(rs, path, ...) vial_send_file_with((rs), (path), &(vial_file_opts){__VA_ARGS__})
+/* send_from_directory: a request-named file inside a folder; anything outside it is 404. */
+int vial_send_from_directory_with(vial_res *rs, const char *directory, const char *name, const vial_file_opts *opts);
+#define vial_send_from_directory(rs, dir, name, ...) \
+    vial_send_from_directory_with((rs), (dir), (name), &(vial_file_opts){__VA_ARGS__})
+/* Werkzeug's safe_join, plus symlinks resolved: the path of name inside directory, or NULL. */
+const char *vial_safe_join(vial_arena *a, const char *directory, const char *name);
+/* Appends an ASCII rendering of UTF-8 text: accents removed (NFKD), other non-ASCII dropped. */
+int vial_ascii_fold(vial_buf *out, const char *text);
+
+/* ---- running: the app's own CLI (flask run / flask routes) ---- */
+
+/* The app binary as its own `flask` command: run, routes, config, db, app commands; returns the exit status. */
+int vial_main(vial_app *app, int argc, char **argv);
+/* Serves the app (what `run` does). */
+int vial_run(vial_app *app, const char *host, int port, int workers, bool debug);
+/* Registers a CLI command (Flask's @app.cli.command). */
+vial_cmd *vial_command(vial_app *app, const char *name, const char *help, vial_command_fn fn);
+/* Declares an option of a command: long name ("count"), short letter (0: none), help, default (flags: NULL). */
+int vial_command_option(vial_cmd *cmd, const char *long_name, char short_name, const char *help,
+                        const char *default_value, bool is_flag);
+/* An option's value as given (or its default); NULL when unset. */
+const char *vial_cmd_opt(const vial_cmd *cmd, const char *long_name);
+/* True when a flag option was given. */
+bool vial_cmd_flag(const vial_cmd *cmd, const char *long_name);
+/* Number of positional arguments. */
+int vial_cmd_argc(const vial_cmd *cmd);
+/* The i-th positional argument, or NULL. */
+const char *vial_cmd_arg(const vial_cmd *cmd, int i);
+
+/* ---- the test client (app.test_client()) ---- */
+
+typedef struct vial_client vial_client;
+
+/* A file for a multipart upload through the test client. */
+typedef struct vial_client_file {
+    const char *field, *filename, *content_type;
+    const void *data;
+    size_t len;
+} vial_client_file;
+
+/* Options of a test request (designated initializers): .query, .form, .json, .data... */
+typedef struct vial_client_opts {
+    const char *query;        /* "a=1&b=2" */
+    const char *form;         /* urlencoded body "a=1&b=2" (multipart when files are given) */
+    const vial_client_file *files; /* ends with {0} */
+    const char *json;         /* JSON text body */
+    const void *data;         /* raw body */
+    size_t data_len;
+    const char *content_type; /* overrides the body's type */
+    const char *headers;      /* "Name: value\nName2: value2" */
+    bool follow_redirects;
+    const char *remote_addr;  /* default 127.0.0.1 */
+} vial_client_opts;
+
+/* A response seen by the test client. */
+typedef struct vial_response {
+    int status;
+    const char *reason;
+    struct vial_response_header { const char *name, *value; } *headers;
+    size_t header_count;
+    const char *body; /* NUL-terminated; body_len bytes */
+    size_t body_len;
+    const char *request_path; /* after redirects */
+} vial_response;
+
+/* A client that runs requests through the app in-process, keeping cookies. */
+vial_client *vial_test_client(vial_app *app);
+/* Releases the client and every response it returned. */
+void vial_client_free(vial_client *c);
+/* Performs a request: method, path (may hold ?query), options. */
+vial_response *vial_client_open(vial_client *c, const char *method, const char *path, const vial_client_opts *opts);
+#define vial_client_get(c, path, ...) vial_client_open((c), "GET", (path), &(vial_client_opts){__VA_ARGS__})
+#define vial_client_post(c, path, ...) vial_client_open((c), "POST", (path), &(vial_client_opts){__VA_ARGS__})
+#define vial_client_put(c, path, ...) vial_client_open((c), "PUT", (path), &(vial_client_opts){__VA_ARGS__})
+#define vial_client_delete(c, path, ...) vial_client_open((c), "DELETE", (path), &(vial_client_opts){__VA_ARGS__})
+#define vial_client_head(c, path, ...) vial_client_open((c), "HEAD", (path), &(vial_client_opts){__VA_ARGS__})
+/* A response header (case-insensitive), or NULL. */
+const char *vial_response_header(const vial_response *r, const char *name);
+/* The response body parsed as JSON, or NULL. */
+vial_value *vial_response_json(vial_client *c, const vial_response *r);
+/* A cookie the client holds, or NULL. */
+const char *vial_client_cookie(vial_client *c, const char *name);
+/* Sets a cookie in the client's jar. */
+void vial_client_set_cookie(vial_client *c, const char *name, const char *value);
+
+
 /* ==== end section: app ==== */
 
 /* ==== section: routing (src/app/router) ==== */
+
+/* A URL map with Werkzeug 2.2's rule syntax and semantics: rules such as
+ * "/goods/<float:cid>/<uuid:gid>" compiled into a tree walked by path
+ * segment, matching with Werkzeug's priorities, strict slashes and merged
+ * slashes, 404/405 with the allowed methods, and URL building (url_for).
+ * The router knows nothing about requests or the app: the app layer owns one
+ * and calls it. */
+typedef struct vial_router vial_router;
+
+/* methods value meaning "every method", like a bare Werkzeug rule without methods. */
+#define VIAL_ANY_METHOD (1u << 31)
+
+/* A user converter (Flask's app.url_map.converters["name"] = Class). Every
+ * field may be left 0/NULL. */
+typedef struct vial_converter_setup {
+    const vial_value *args;   /* positional arguments of <name(...):var>, an array (maybe empty) */
+    const vial_value *kwargs; /* keyword arguments, an object (maybe empty) */
+    vial_arena *arena;        /* lives as long as the router: allocate state here */
+    const char *regex;        /* in: the converter's regex; out: this placeholder's regex */
+    void *state;              /* in: the converter's userdata; out: handed to to_value/to_url */
+    char error[160];          /* out: why setup failed */
+} vial_converter_setup;
+
+typedef struct vial_converter {
+    /* What the placeholder matches (PCRE2, written as for Python's re); NULL: "[^/]+". */
+    const char *regex;
+    /* Priority among converters at one position, lower first; 0 = 100 (int/float 50, path 200). */
+    int weight;
+    /* True when the regex may match '/' (Werkzeug's part_isolating = False, like path). */
+    bool spans_slashes;
+    /* Reads the rule's arguments; returns 0, or -1 with s->error filled. NULL: no arguments allowed. */
+    int (*setup)(vial_converter_setup *s);
+    /* Matched text (len bytes, not NUL-terminated) -> value; NULL rejects the URL (404, as a ValidationError). NULL: a string. */
+    vial_value *(*to_value)(vial_arena *a, const char *text, size_t len, void *state);
+    /* Appends value's URL form, already percent-encoded, to out; -1 with err filled fails the build. NULL: str(value) quoted. */
+    int (*to_url)(vial_buf *out, const vial_value *value, void *state, char *err, size_t errlen);
+    void *userdata;
+} vial_converter;
+
+/* How strictly a rule treats a trailing slash (Werkzeug's strict_slashes). */
+enum { VIAL_SLASHES_DEFAULT = 0, VIAL_SLASHES_STRICT, VIAL_SLASHES_LOOSE };
+
+/* One rule to add (Werkzeug's Rule(...) / Flask's add_url_rule). */
+typedef struct vial_rule_spec {
+    const char *rule;           /* "/goods/<float:cid>/<uuid:gid>" */
+    const char *endpoint;       /* name for url building; several rules may share one */
+    unsigned methods;           /* VIAL_GET | VIAL_POST; 0 = GET (Flask's default); VIAL_ANY_METHOD = all */
+    void *handler;              /* the caller's pointer, handed back by matches; NULL: the endpoint's */
+    const vial_value *defaults; /* object: values this rule supplies (copied), as Rule(defaults=...) */
+    const char *redirect_to;    /* "/item/<id>": a match redirects there (308) */
+    int strict_slashes;         /* VIAL_SLASHES_*: DEFAULT takes the router's setting (strict) */
+    bool no_auto_options;       /* do not add OPTIONS (Flask's provide_automatic_options=False) */
+} vial_rule_spec;
+
+/* A registered rule, as `flask routes` lists it. Owned by the router. */
+typedef struct vial_rule_info {
+    const char *rule;          /* the text as registered */
+    const char *endpoint;
+    unsigned methods;          /* effective: HEAD with GET, automatic OPTIONS; or VIAL_ANY_METHOD */
+    bool auto_options;         /* OPTIONS was added automatically: the app answers OPTIONS itself */
+    bool strict_slashes;
+    void *handler;
+    const vial_value *defaults;    /* NULL when none */
+    const char *redirect_to;       /* NULL when none */
+    size_t argc;                   /* converters in the rule, in order */
+    const char *const *argv;       /* their names */
+    size_t index;                  /* registration order */
+} vial_rule_info;
+
+/* Why a rule or converter was refused. */
+typedef struct vial_route_error {
+    size_t position;     /* byte offset in the rule text where the problem is */
+    char message[320];   /* "rule '/a/<int(min=x):n>' at offset 3: ..." */
+} vial_route_error;
+
+/* A new router with the built-in converters (string, int, float, path, uuid, any, re). */
+vial_router *vial_router_new(void);
+/* Releases the router, its rules and compiled tree. */
+void vial_router_free(vial_router *r);
+/* Werkzeug's Map options (defaults: all true); set them before adding rules. */
+void vial_router_set_options(vial_router *r, bool strict_slashes, bool merge_slashes, bool redirect_defaults);
+/* Registers (or replaces) a converter by name, for rules added after; -1 with err on a bad name or regex. */
+int vial_router_converter(vial_router *r, const char *name, const vial_converter *conv, vial_route_error *err);
+/* Adds a rule; -1 with err filled on a bad rule, converter, argument or regex, a
+ * duplicate rule, or an endpoint already bound to another handler. */
+int vial_router_add(vial_router *r, const vial_rule_spec *spec, vial_route_error *err);
+/* Number of rules. */
+size_t vial_router_count(const vial_router *r);
+/* The i-th rule in registration order (NULL past the end). */
+const vial_rule_info *vial_router_rule(const vial_router *r, size_t i);
+/* The rules of an endpoint in build order (Werkzeug's); *count 0 and NULL when unknown. */
+const vial_rule_info *const *vial_router_endpoint_rules(const vial_router *r, const char *endpoint, size_t *count);
+
+typedef enum vial_route_status {
+    VIAL_ROUTE_FOUND,
+    VIAL_ROUTE_NOT_FOUND,          /* 404 */
+    VIAL_ROUTE_METHOD_NOT_ALLOWED, /* 405 with Allow: allowed */
+    VIAL_ROUTE_REDIRECT,           /* redirect_code (308) to location */
+} vial_route_status;
+
+/* A request as the router sees it (what Werkzeug's MapAdapter is bound to). */
+typedef struct vial_route_request {
+    unsigned method;       /* one VIAL_* bit; 0 for a method no rule can name (405/404) */
+    vial_str path;         /* PATH_INFO as sent: percent-encoded, no query */
+    bool path_decoded;     /* path is already percent-decoded UTF-8 */
+    vial_str query;        /* raw query string without '?', kept on redirects */
+    vial_str scheme;       /* for absolute redirect Locations: "http"/"https" (empty: "http") */
+    vial_str host;         /* Host; empty: Locations are paths ("/foo/?x=1") */
+    vial_str script_root;  /* SCRIPT_NAME / APPLICATION_ROOT ("" or "/app") */
+} vial_route_request;
+
+typedef struct vial_route_match {
+    vial_route_status status;
+    const vial_rule_info *rule; /* FOUND */
+    const char *endpoint;       /* FOUND */
+    void *handler;              /* FOUND */
+    vial_value *args;           /* FOUND: converted values in rule order, then defaults; NULL when none */
+    unsigned allowed;           /* METHOD_NOT_ALLOWED: the methods for Allow */
+    const char *location;       /* REDIRECT: the Location header value (arena) */
+    int redirect_code;          /* REDIRECT: 308 */
+} vial_route_match;
+
+/* Matches a request; results live in arena a. Returns 0, or -1 when the arena is out of memory. */
+int vial_router_match(const vial_router *r, vial_arena *a, const vial_route_request *rq, vial_route_match *out);
+/* Methods the rules matching path accept (automatic OPTIONS' Allow); 0 when none or a rule takes any method. */
+unsigned vial_router_allowed_methods(const vial_router *r, vial_arena *a, vial_str path, bool path_decoded);
+
+/* Flask's _external: AUTO = absolute only when a scheme is given. */
+enum { VIAL_EXTERNAL_AUTO = 0, VIAL_EXTERNAL_YES, VIAL_EXTERNAL_NO };
+
+/* Options of url_for beyond endpoint and values (Werkzeug's MapAdapter.build + Flask's url_for). */
+typedef struct vial_url_opts {
+    unsigned method;          /* _method: only rules accepting it; 0 = any, trying default_method first */
+    unsigned default_method;  /* the current request's method (0 = GET) */
+    const char *script_root;  /* "" or "/app": every path is built under it */
+    int external;             /* VIAL_EXTERNAL_*: scheme://host + script_root + path */
+    const char *scheme;       /* _scheme (https/wss give https, anything else http); NULL: url_scheme */
+    const char *url_scheme;   /* the request's scheme; NULL: "http" */
+    const char *host;         /* for external URLs ("localhost:5000") */
+    const char *anchor;       /* _anchor: "#" + quoted anchor */
+} vial_url_opts;
+
+enum { VIAL_URL_OK = 0, VIAL_URL_BUILD_ERROR, VIAL_URL_VALUE_ERROR };
+
+/* Why a URL could not be built. */
+typedef struct vial_url_error {
+    int kind;           /* VIAL_URL_BUILD_ERROR (Werkzeug's BuildError) or VIAL_URL_VALUE_ERROR */
+    char message[512];  /* Werkzeug's message, e.g. "Could not build url for endpoint 'user'. Did you forget to specify values ['name']?" */
+} vial_url_error;
+
+/* Builds the URL of endpoint from values (an object; unused values become the
+ * query string, nulls are dropped). NULL with err filled on failure. */
+char *vial_router_build(const vial_router *r, vial_arena *a, const char *endpoint, const vial_value *values,
+                        const vial_url_opts *opts, vial_url_error *err);
+
+/* Appends s percent-encoded as Werkzeug's url_quote: A-Za-z0-9 -._~$!'()*+,; and the bytes of safe are kept. */
+int vial_url_quote(vial_buf *out, const char *s, size_t n, const char *safe);
+/* Appends an object as a query string like Werkzeug's url_encode (arrays repeat the key, nulls dropped). */
+int vial_url_encode_query(vial_buf *out, const vial_value *values);
+/* The bit of a method name, case-insensitive ("get" -> VIAL_GET); 0 when unknown. */
+unsigned vial_method_from_name(const char *name, size_t len);
+/* The name of one method bit ("GET"), or NULL. */
+const char *vial_method_name(unsigned bit);
+/* Writes the method names of bits sorted and joined by ", " ("GET, HEAD, OPTIONS"); returns the length. */
+size_t vial_methods_format(char *out, size_t size, unsigned bits);
 
 /* ==== end section: routing ==== */
 
 /* ==== section: forms and cookies (src/app/forms) ==== */
 
+/* Parsers and formatters that match Werkzeug 2.2 byte for byte: query
+ * strings, urlencoded and multipart bodies, Cookie headers, Set-Cookie lines,
+ * Content-Type parameters and secure_filename. They need no request: the
+ * request layer calls them with its arena and body reader. */
+
+#ifndef VIAL_HAVE_STRS
+#define VIAL_HAVE_STRS
+/* A list of C strings (e.g. request.args.getlist); memory is the arena's. */
+typedef struct vial_strs {
+    const char **items;
+    size_t len;
+} vial_strs;
+#endif
+
+/* One key/value pair of a vial_multidict; both are NUL-terminated at len. */
+typedef struct vial_pair {
+    vial_str key;
+    vial_str value;
+} vial_pair;
+
+/* Werkzeug's MultiDict: ordered pairs, several values per key. Iterate
+ * items[0..len) for wire order. Everything lives in the arena it was
+ * initialized with; the fields after len are private. */
+typedef struct vial_multidict {
+    vial_pair *items;
+    size_t len;
+    size_t cap;
+    vial_arena *arena;
+    bool nocase;        /* keys compared ASCII case-insensitively (headers) */
+    uint32_t *next;     /* per pair: index + 1 of the next pair with the same key */
+    uint32_t *slots;    /* hash index, per key: index + 1 of its first pair */
+    uint32_t *last;     /* per slot: index + 1 of that key's last pair */
+    size_t slot_count;  /* 0 until the dictionary is large enough to index */
+} vial_multidict;
+
+/* Starts an empty dictionary in arena a; nocase for header-style keys. */
+void vial_multidict_init(vial_multidict *md, vial_arena *a, bool nocase);
+/* Appends a pair, copying key and value into the arena; -1 when out of memory. */
+int vial_multidict_add(vial_multidict *md, const char *key, size_t key_len, const char *value, size_t value_len);
+/* Appends a pair without copying (both must be NUL-terminated at len and outlive md). */
+int vial_multidict_add_ref(vial_multidict *md, const char *key, size_t key_len, const char *value, size_t value_len);
+/* The first pair whose key is key[0..key_len), or NULL. */
+const vial_pair *vial_multidict_find(const vial_multidict *md, const char *key, size_t key_len);
+/* The first value for key (MultiDict.get), or NULL when absent. */
+const char *vial_multidict_get(const vial_multidict *md, const char *key);
+/* Every value for key in order (MultiDict.getlist); len 0 when absent. */
+vial_strs vial_multidict_getlist(const vial_multidict *md, const char *key);
+/* Like vial_multidict_getlist for a key of key_len bytes (which may hold NULs). */
+vial_strs vial_multidict_getlistn(const vial_multidict *md, const char *key, size_t key_len);
+/* How many values key has. */
+size_t vial_multidict_count(const vial_multidict *md, const char *key);
+/* Distinct keys in first-seen order (MultiDict.keys()). */
+vial_strs vial_multidict_keys(const vial_multidict *md);
+/* All pairs grouped by key, keys in first-seen order (items(multi=True)); len is md->len. */
+const vial_pair *vial_multidict_items_multi(const vial_multidict *md);
+/* Replaces every value of key by one (MultiDict[key] = value), keeping the key's place. */
+int vial_multidict_set(vial_multidict *md, const char *key, const char *value);
+/* Removes every pair with key; returns how many were removed. */
+size_t vial_multidict_remove(vial_multidict *md, const char *key);
+
+/* Why a parser or formatter failed: the status the app should answer
+ * (400 malformed, 413 over a limit, 500 server-side trouble) and a message
+ * naming the problem. */
+typedef struct vial_form_error {
+    int status;
+    char message[320];
+} vial_form_error;
+
+/* Bounds for form parsing. A zero field takes the default shown. */
+typedef struct vial_form_limits {
+    size_t max_fields;       /* urlencoded pairs / multipart parts: 1000 (Werkzeug's max_form_parts) -> 413 */
+    size_t max_bytes;        /* urlencoded body bytes: 500000 (Flask 3.1's MAX_FORM_MEMORY_SIZE) -> 413 */
+    size_t max_field_bytes;  /* one multipart non-file field: 500000 -> 413 */
+    size_t max_memory;       /* multipart headers, fields and in-memory files together: 16 MiB -> 413
+                                (files go to disk rather than pass it) */
+    size_t max_header_bytes; /* one multipart part's header block: 16384 -> 413 */
+    size_t file_threshold;   /* file parts larger than this go to a temp file: 512000 (Werkzeug's 500 KiB) */
+    const char *tmp_dir;     /* directory for those temp files: NULL = $TMPDIR, else /tmp */
+} vial_form_limits;
+
+/* Pulls body bytes: up to n into dst; returns the count, 0 at the end, -1 on error. */
+typedef ssize_t (*vial_read_fn)(void *ctx, char *dst, size_t n);
+
+/* Parses a query string as request.args does (separator '&', '+', %XX, UTF-8
+ * errors='replace'); appends to out (initialize it first). -1 when out of memory. */
+int vial_parse_query(vial_arena *a, const char *qs, size_t n, vial_multidict *out);
+/* Parses an application/x-www-form-urlencoded body like request.form; lim may be NULL. */
+int vial_parse_urlencoded(vial_arena *a, const char *body, size_t n, const vial_form_limits *lim, vial_multidict *out,
+                          vial_form_error *err);
+/* Same, pulling the body from read(ctx) (at most lim->max_bytes are read). */
+int vial_parse_urlencoded_stream(vial_arena *a, vial_read_fn read, void *ctx, const vial_form_limits *lim,
+                                 vial_multidict *out, vial_form_error *err);
+/* Percent-decodes s (invalid escapes kept, '+' as space when plus) to raw bytes, NUL-terminated. */
+char *vial_url_unquote(vial_arena *a, const char *s, size_t n, bool plus, size_t *len_out);
+/* Werkzeug's iri_to_uri: IDNA host, UTF-8 percent-encoded path/query/fragment.
+ * safe_conversion returns ASCII input without whitespace unchanged. NULL + err on failure. */
+char *vial_iri_to_uri(vial_arena *a, const char *iri, size_t n, bool safe_conversion, vial_form_error *err);
+
+/* One parameter of a Content-Type-like header. */
+typedef struct vial_header_param {
+    const char *name;  /* lowercased (ASCII) */
+    const char *value; /* unquoted, RFC 2231 decoded, UTF-8; NULL for a bare name without '=' */
+} vial_header_param;
+
+/* Werkzeug's parse_options_header result: "text/html; charset=utf-8". */
+typedef struct vial_options_header {
+    const char *value;         /* "text/html" as written; "" when the header is empty or unparsable */
+    vial_header_param *params; /* in first-seen order; a repeated name keeps its place, the later value wins */
+    size_t param_count;
+} vial_options_header;
+
+#define VIAL_OPTIONS_LATIN1 0x01 /* the header bytes are latin-1 (a WSGI request header), not UTF-8 */
+/* Parses a Content-Type / Content-Disposition value; -1 with err when an RFC 2231 value cannot be decoded. */
+int vial_parse_options_header(vial_arena *a, const char *s, size_t n, int flags, vial_options_header *out,
+                              vial_form_error *err);
+/* The value of parameter name (lowercase), or NULL when absent or bare. */
+const char *vial_options_get(const vial_options_header *h, const char *name);
+
+/* An uploaded file (Werkzeug's FileStorage). Small files are in memory,
+ * larger ones in a temp file (closed once written, so a form with many
+ * files holds no descriptors) that is removed when the arena is reset or
+ * freed. */
+typedef struct vial_file {
+    const char *field;        /* the form field name */
+    const char *filename;     /* as sent, not sanitized ("" for an empty file input) */
+    const char *content_type; /* the part's Content-Type header, NULL when absent */
+    const char *mimetype;     /* content_type's media type, lowercased; "" when absent */
+    vial_multidict headers;   /* the part's headers (case-insensitive) */
+    size_t size;              /* bytes */
+    const char *data;         /* in memory: the bytes (NUL-terminated); NULL when on disk */
+    const char *path;         /* on disk: the temp file (mode 0600); NULL when in memory */
+} vial_file;
+
+/* The files of a request (request.files): every part with a filename, in order. */
+typedef struct vial_files {
+    vial_file **items;
+    size_t len;
+} vial_files;
+
+/* The first file of field (request.files.get), or NULL. */
+vial_file *vial_files_get(const vial_files *files, const char *field);
+/* Every file of field, in order, allocated in arena a. */
+vial_files vial_files_getlist(const vial_files *files, const char *field, vial_arena *a);
+/* Writes the file's bytes to path (FileStorage.save): created or truncated, mode 0666 & ~umask. */
+int vial_file_save(const vial_file *file, const char *path);
+/* The file's bytes in memory (read from disk into arena a when needed); NULL on error. */
+const char *vial_file_bytes(const vial_file *file, vial_arena *a);
+
+/* Parses a multipart/form-data body pulled from read(ctx) with the given
+ * boundary: fields appended to form (initialized), file parts to files
+ * (zeroed or from an earlier call). The body is read to its end. A broken
+ * body returns -1 with err (400; 413 over a limit; 500 when no temp file
+ * can be written), may leave the rest of the body unread, and leaves form
+ * and files EMPTY as Werkzeug does (it answers with an empty form where we
+ * report the error). */
+int vial_parse_multipart(vial_arena *a, const char *boundary, size_t boundary_len, vial_read_fn read, void *ctx,
+                         const vial_form_limits *lim, vial_multidict *form, vial_files *files, vial_form_error *err);
+/* Werkzeug's form parser: picks urlencoded or multipart from the Content-Type
+ * header's raw bytes (NULL/empty allowed; the media type compared without
+ * case). Returns 1 without reading when the body is not a form, 0 when
+ * parsed, -1 with err (form and files left empty). */
+int vial_parse_form(vial_arena *a, const char *content_type, size_t ct_len, vial_read_fn read, void *ctx,
+                    const vial_form_limits *lim, vial_multidict *form, vial_files *files, vial_form_error *err);
+
+/* Parses a Cookie header as Werkzeug does (';' only, quoted values, octal
+ * escapes, UTF-8 errors='replace', duplicates kept); appends to out. */
+int vial_parse_cookie(vial_arena *a, const char *header, size_t n, vial_multidict *out);
+
+/* Options for vial_dump_cookie; zero means Werkzeug's default for each. */
+typedef struct vial_cookie_opts {
+    int64_t max_age;          /* seconds, when has_max_age (Max-Age, and Expires = now + max_age) */
+    bool has_max_age;
+    int64_t expires;          /* Unix time, when has_expires */
+    bool has_expires;
+    const char *expires_str;  /* an Expires value used verbatim (wins over expires) */
+    const char *path;         /* NULL: "/" */
+    bool no_path;             /* no Path attribute at all (Werkzeug's path=None) */
+    const char *domain;       /* NULL: none; port stripped, IDNA-encoded, needs a dot */
+    bool secure;
+    bool httponly;
+    bool partitioned;         /* appends "; Partitioned" and implies Secure (Werkzeug 3.1) */
+    const char *samesite;     /* NULL: none; "Strict", "Lax" or "None", any case */
+    int64_t now;              /* the clock for max_age (0: the current time); for tests */
+    size_t max_size;          /* warn (log) above this many bytes: 0 = 4093, SIZE_MAX = never */
+} vial_cookie_opts;
+
+#define VIAL_COOKIE_MAX_AGE(seconds) .max_age = (seconds), .has_max_age = true
+#define VIAL_COOKIE_EXPIRES(unix_time) .expires = (unix_time), .has_expires = true
+
+/* The Set-Cookie value Werkzeug's dump_cookie / Response.set_cookie makes,
+ * or NULL with err (bad domain or samesite, CR/LF in the key, expiry out of range). */
+char *vial_dump_cookie(vial_arena *a, const char *key, const char *value, size_t value_len,
+                       const vial_cookie_opts *opts, size_t *len_out, vial_form_error *err);
+/* The Set-Cookie value of Response.delete_cookie (expired, Max-Age=0). */
+char *vial_dump_delete_cookie(vial_arena *a, const char *key, const vial_cookie_opts *opts, size_t *len_out,
+                              vial_form_error *err);
+
+#define VIAL_SECURE_FILENAME_WINDOWS 0x01 /* also as on Windows: '\\' separates, CON/NUL/... get a '_' */
+/* Werkzeug's secure_filename: NFKD to ASCII, spaces to '_', only [A-Za-z0-9_.-], no leading/trailing '.' or '_'. */
+char *vial_secure_filename_in(vial_arena *a, const char *filename, size_t n, int flags);
+
+/* Python's bytes.decode(charset, "replace") for utf-8, ascii, latin-1 and
+ * cp1252 (and their aliases); appends UTF-8 to out. -1 for another charset. */
+int vial_decode_charset(vial_buf *out, const char *charset, const char *s, size_t n);
+
+/* ---- the request's forms and cookies (request.args, form, files, cookies) ---- */
+
+/* request.args: the query string, parsed once. */
+const vial_multidict *vial_args(vial_req *rq);
+/* request.args.get(key): the first value, or NULL. */
+const char *vial_arg(vial_req *rq, const char *key);
+/* request.args.getlist(key). */
+vial_strs vial_arg_list(vial_req *rq, const char *key);
+/* request.form: urlencoded or multipart fields (413 over the limits, 400 for a broken body). */
+const vial_multidict *vial_form_all(vial_req *rq);
+/* request.form.get(key), or NULL. */
+const char *vial_form(vial_req *rq, const char *key);
+/* request.form.getlist(key). */
+vial_strs vial_form_list(vial_req *rq, const char *key);
+/* request.files: every uploaded file. */
+const vial_files *vial_files_all(vial_req *rq);
+/* request.files.get(field), or NULL. */
+vial_file *vial_file_get(vial_req *rq, const char *field);
+/* request.files.getlist(field). */
+vial_files vial_file_list(vial_req *rq, const char *field);
+/* werkzeug.utils.secure_filename, in the request's arena ("" when nothing is left). */
+const char *vial_secure_filename(vial_req *rq, const char *filename);
+/* request.cookies. */
+const vial_multidict *vial_cookies(vial_req *rq);
+/* request.cookies.get(name), or NULL. */
+const char *vial_cookie(vial_req *rq, const char *name);
+
+#define VIAL_UNSET_TIME INT64_MIN
+#if defined(__GNUC__)
+#define VIAL__OVERRIDES_BEGIN                                                                                  \
+    _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wpragmas\"")                          \
+        _Pragma("GCC diagnostic ignored \"-Woverride-init\"")                                                \
+            _Pragma("GCC diagnostic ignored \"-Winitializer-overrides\"")
+#define VIAL__OVERRIDES_END _Pragma("GCC diagnostic pop")
+#else
+#define VIAL__OVERRIDES_BEGIN
+#define VIAL__OVERRIDES_END
+#endif
+/* response.set_cookie(name, value, max_age=..., httponly=...): options as designated initializers,
+ * e.g. vial_set_cookie(rs, "username", "xiaoming", .max_age = 3600, .httponly = true). */
+#define vial_set_cookie(rs, name, value, ...)                                                                    \
+    (__extension__({                                                                                           \
+        VIAL__OVERRIDES_BEGIN int vial__rc = vial_set_cookie_with(                                             \
+            (rs), (name), (value),                                                                             \
+            &(vial_cookie_opts){.max_age = VIAL_UNSET_TIME, .expires = VIAL_UNSET_TIME, __VA_ARGS__});         \
+        VIAL__OVERRIDES_END vial__rc;                                                                          \
+    }))
+/* response.delete_cookie(name, path=..., domain=...). */
+#define vial_delete_cookie(rs, name, ...)                                                                        \
+    (__extension__({                                                                                           \
+        VIAL__OVERRIDES_BEGIN int vial__rc = vial_delete_cookie_with(                                          \
+            (rs), (name), &(vial_cookie_opts){.max_age = VIAL_UNSET_TIME, .expires = VIAL_UNSET_TIME, __VA_ARGS__}); \
+        VIAL__OVERRIDES_END vial__rc;                                                                          \
+    }))
+/* set_cookie with an options struct (max_age/expires VIAL_UNSET_TIME, or has_max_age/has_expires). */
+int vial_set_cookie_with(vial_res *rs, const char *name, const char *value, const vial_cookie_opts *opts);
+/* delete_cookie with an options struct. */
+int vial_delete_cookie_with(vial_res *rs, const char *name, const vial_cookie_opts *opts);
+
 /* ==== end section: forms and cookies ==== */
 
 /* ==== section: session, signing and passwords (src/session) ==== */
+
+/* Constant-time comparison (hmac.compare_digest): true when both hold the
+ * same bytes; the time taken depends only on the lengths. */
+bool vial_compare_digest(const void *a, size_t a_len, const void *b, size_t b_len);
+
+/* ---- Signing, as itsdangerous does it ----
+ *
+ * Tokens for password-reset links and the like:
+ *
+ *   char *t = vial_sign(a, secret, "reset", vial_pack_in(a, "{s:i}", "uid", 42));
+ *   vial_value *v = vial_unsign(a, secret, "reset", t, 3600, &status);   // NULL when bad or older than 1 h
+ *
+ * vial_sign is URLSafeTimedSerializer(secret, salt).dumps(value): a Python app
+ * with the same secret and salt reads our tokens and we read its. */
+
+/* Why a token or cookie was not accepted (itsdangerous' exceptions). */
+typedef enum vial_sign_status {
+    VIAL_SIGN_OK = 0,
+    VIAL_SIGN_NO_KEY,         /* no secret key (sessions: Flask's "no secret key was set") */
+    VIAL_SIGN_BAD_SIGNATURE,  /* no signature, or not made by any of the keys (BadSignature) */
+    VIAL_SIGN_BAD_TIMESTAMP,  /* signed, but the timestamp is missing or malformed (BadTimeSignature) */
+    VIAL_SIGN_EXPIRED,        /* signed, but older than max_age or from the future (SignatureExpired) */
+    VIAL_SIGN_BAD_PAYLOAD,    /* signed, but the payload does not decode (BadPayload) */
+    VIAL_SIGN_TOO_LARGE,      /* the decoded payload is over VIAL_SIGN_MAX_PAYLOAD */
+    VIAL_SIGN_UNSERIALIZABLE, /* encoding: a value the format cannot carry (TypeError in Python) */
+    VIAL_SIGN_BAD_CONFIG,     /* unknown digest or key derivation, separator in the base64 alphabet */
+    VIAL_SIGN_NO_MEMORY,
+} vial_sign_status;
+
+/* A decompressed payload larger than this is refused (zlib bombs). */
+#define VIAL_SIGN_MAX_PAYLOAD (1024 * 1024)
+
+/* A one-line English description of a status ("signature does not match"). */
+const char *vial_sign_strerror(vial_sign_status status);
+
+/* How the signing key is derived from a secret key and the salt. */
+enum {
+    VIAL_KEY_DERIVATION_DJANGO_CONCAT = 0, /* digest(salt + "signer" + secret): itsdangerous' default */
+    VIAL_KEY_DERIVATION_CONCAT,            /* digest(salt + secret) */
+    VIAL_KEY_DERIVATION_HMAC,              /* HMAC(secret, salt): what Flask's session uses */
+    VIAL_KEY_DERIVATION_NONE,              /* the secret itself */
+};
+
+/* Settings of an itsdangerous Signer / Serializer; zero means the default. */
+typedef struct vial_signer {
+    const vial_str *keys;  /* keys[0] signs; every key verifies (SECRET_KEY, then SECRET_KEY_FALLBACKS).
+                              Note: itsdangerous lists keys oldest first; this is newest first. */
+    size_t nkeys;
+    vial_str salt;         /* .ptr NULL: "itsdangerous" for serializers, "itsdangerous.Signer" for signers */
+    char sep;              /* 0: '.'; never a base64 character */
+    int key_derivation;    /* VIAL_KEY_DERIVATION_*; default django-concat */
+    const char *digest;    /* hashlib name; NULL: "sha1" */
+} vial_signer;
+
+/* Signer.sign: value + sep + signature, in *token (arena memory). */
+vial_sign_status vial_signer_sign(vial_arena *a, const vial_signer *s, const void *value, size_t len, vial_str *token);
+/* TimestampSigner.sign at time now (seconds since the epoch). */
+vial_sign_status vial_signer_sign_timed(vial_arena *a, const vial_signer *s, const void *value, size_t len,
+                                        int64_t now, vial_str *token);
+/* Signer.unsign: on success *value points at the signed bytes inside token. */
+vial_sign_status vial_signer_unsign(const vial_signer *s, const char *token, size_t len, vial_str *value);
+/* TimestampSigner.unsign(max_age) at time now (max_age < 0: no limit); *signed_at may be NULL. */
+vial_sign_status vial_signer_unsign_timed(const vial_signer *s, const char *token, size_t len, int64_t max_age,
+                                          int64_t now, vial_str *value, int64_t *signed_at);
+
+/* URLSafeTimedSerializer.dumps: value as compact JSON (insertion order, UTF-8
+ * as is), zlib-compressed when shorter, signed with a timestamp. Tuples are
+ * written as arrays; bytes, UUIDs and datetimes are VIAL_SIGN_UNSERIALIZABLE. */
+vial_sign_status vial_serializer_dumps(vial_arena *a, const vial_signer *s, const vial_value *value, int64_t now,
+                                       vial_str *token);
+/* URLSafeTimedSerializer.loads(token, max_age) at time now; *signed_at may be NULL. */
+vial_sign_status vial_serializer_loads(vial_arena *a, const vial_signer *s, const char *token, size_t len,
+                                       int64_t max_age, int64_t now, vial_value **value, int64_t *signed_at);
+/* URLSafeTimedSerializer(secret, salt).dumps(value) now; NULL when secret is empty or value unserializable. */
+char *vial_sign(vial_arena *a, const char *secret, const char *salt, const vial_value *value);
+/* URLSafeTimedSerializer(secret, salt).loads(token, max_age) now; NULL with *status (may be NULL) on failure. */
+vial_value *vial_unsign(vial_arena *a, const char *secret, const char *salt, const char *token, int64_t max_age,
+                        vial_sign_status *status);
+
+/* ---- Flask's tagged JSON: Python types inside vial_value ----
+ *
+ * Session values may hold what Flask's TaggedJSONSerializer carries: a value's
+ * tag field says which Python type it stands for, so a cookie written by Flask
+ * reads back and is written again unchanged. Markup is a string with
+ * VIAL_FLAG_SAFE. */
+#define VIAL_TAG_TUPLE 0x0501    /* array: Python tuple, written {" t": [...]} */
+#define VIAL_TAG_BYTES 0x0502    /* string of raw bytes: Python bytes, {" b": base64} */
+#define VIAL_TAG_UUID 0x0503     /* string "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx": uuid.UUID, {" u": hex} */
+#define VIAL_TAG_DATETIME 0x0504 /* int, seconds since the epoch (UTC): datetime, {" d": HTTP date} */
+#define VIAL_TAG_DATE 0x0505     /* int, seconds since the epoch: datetime.date, written as an untagged
+                                    HTTP date string at midnight (Flask reads it back as a string) */
+#define VIAL_TAG_BIGINT 0x0506   /* string of decimal digits: a Python int beyond int64 */
+
+/* An empty tuple. */
+vial_value *vial_new_tuple(vial_arena *a);
+/* A bytes value (n raw bytes, copied). */
+vial_value *vial_new_bytes(vial_arena *a, const void *bytes, size_t n);
+/* A UUID from its 32-hex or dashed text (any case); NULL when text is not one. */
+vial_value *vial_new_uuid(vial_arena *a, const char *text);
+/* A datetime at t seconds since the epoch (UTC). */
+vial_value *vial_new_datetime(vial_arena *a, int64_t t);
+/* TaggedJSONSerializer.dumps: compact, keys sorted, ASCII only; NULL with err on a value it cannot carry. */
+char *vial_tagged_json_dumps(vial_arena *a, const vial_value *v, size_t *len, vial_json_error *err);
+/* TaggedJSONSerializer.loads: Python's json dialect, tags turned back into tagged values. */
+vial_value *vial_tagged_json_loads(vial_arena *a, const char *text, size_t len, vial_json_error *err);
+
+/* ---- Flask session cookies ----
+ *
+ * The value of Flask's "session" cookie: URLSafeTimedSerializer with salt
+ * "cookie-session", HMAC-SHA1 key derivation and tagged JSON. keys[0] is
+ * SECRET_KEY (signs), the rest SECRET_KEY_FALLBACKS (still read). */
+#define VIAL_SESSION_SALT "cookie-session"
+#define VIAL_SESSION_LIFETIME_DEFAULT 2678400 /* PERMANENT_SESSION_LIFETIME: 31 days */
+#define VIAL_SESSION_NO_SECRET_KEY_MESSAGE                                                                      \
+    "The session is unavailable because no secret key was set. Set the secret_key on the application to "      \
+    "something unique and secret."
+/* The cookie value for session (an object) signed with keys[0] at time now. */
+vial_sign_status vial_session_cookie_encode(vial_arena *a, const vial_str *keys, size_t nkeys,
+                                            const vial_value *session, int64_t now, vial_str *cookie);
+/* The session object a cookie holds, read at time now with max_age (Flask passes
+ * PERMANENT_SESSION_LIFETIME). Always an object: empty unless *status (may be
+ * NULL) is VIAL_SIGN_OK, never partial. NULL only when out of memory. */
+vial_value *vial_session_cookie_decode(vial_arena *a, const vial_str *keys, size_t nkeys, const char *cookie,
+                                       size_t len, int64_t now, int64_t max_age, vial_sign_status *status);
+
+/* ---- Passwords, as Werkzeug stores them ----
+ *
+ * "method$salt$hash": scrypt:N:r:p (Werkzeug >= 3.0), pbkdf2:<digest>:<iterations>
+ * (all versions), and on reading also Werkzeug 2.2's legacy forms (plain,
+ * salted HMAC, unsalted digest). */
+#define VIAL_PASSWORD_DEFAULT_METHOD "scrypt:32768:8:1" /* current Werkzeug's default */
+#define VIAL_PASSWORD_SALT_LENGTH 16
+#define VIAL_PBKDF2_DEFAULT_ITERATIONS 1000000  /* generating "pbkdf2:<digest>" (Werkzeug 3.1) */
+#define VIAL_PBKDF2_LEGACY_ITERATIONS 260000    /* checking "pbkdf2:<digest>$..." without a count (Werkzeug 2.2) */
+#define VIAL_PBKDF2_MAX_ITERATIONS 100000000    /* more is refused rather than run for minutes */
+#define VIAL_SCRYPT_MAX_MEMORY (256u << 20)     /* scrypt parameters needing more memory are refused */
+
+/* What went wrong, for functions that can fail. */
+typedef struct vial_password_error {
+    char message[160];
+} vial_password_error;
+
+/* Options of vial_generate_password_hash_ex; zero means the default. */
+typedef struct vial_password_options {
+    const char *method;         /* NULL: VIAL_PASSWORD_DEFAULT_METHOD */
+    int salt_length;            /* 0: VIAL_PASSWORD_SALT_LENGTH */
+    const char *salt;           /* NULL: random from the OS (tests pass a fixed one) */
+    unsigned pbkdf2_iterations; /* count for a method "pbkdf2:<digest>"; 0: VIAL_PBKDF2_DEFAULT_ITERATIONS */
+} vial_password_options;
+
+/* generate_password_hash(password, method) (method NULL: the default); NULL on a bad method (logged). */
+char *vial_generate_password_hash(vial_arena *a, const char *password, const char *method);
+/* generate_password_hash with every option; NULL with err filled on failure. */
+char *vial_generate_password_hash_ex(vial_arena *a, const char *password, size_t password_len,
+                                     const vial_password_options *opts, vial_password_error *err);
+/* check_password_hash(pwhash, password): false on mismatch or a malformed hash (logged). */
+bool vial_check_password_hash(const char *pwhash, const char *password);
+/* check_password_hash: 1 match, 0 mismatch, -1 where Werkzeug raises (err filled). */
+int vial_check_password_hash_ex(const char *pwhash, size_t pwhash_len, const char *password, size_t password_len,
+                                vial_password_error *err);
 
 /* ==== end section: session ==== */
 
