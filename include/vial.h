@@ -1356,9 +1356,6 @@ typedef struct vial_tpl_error {
     char message[512]; /* Jinja2's wording where it has one */
 } vial_tpl_error;
 
-/* An array tagged like this is a Python tuple: prints as (1, 2). */
-#define VIAL_TPL_TAG_TUPLE 0x7475
-
 /* One call of a C filter, test or function from a template. */
 typedef struct vial_tpl_call {
     vial_arena *arena;        /* the render's arena: allocate the result here */

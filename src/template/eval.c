@@ -932,7 +932,7 @@ static vial_value *eval_seq(tpl_render *r, tpl_frame *f, const tpl_node *n, bool
     uint32_t count = n->u.items.n;
     vial_value *arr = vial_new_array(r->arena);
     if (!arr) return tpl_oom(r, n);
-    if (tuple) arr->tag = VIAL_TPL_TAG_TUPLE;
+    if (tuple) arr->tag = VIAL_TAG_TUPLE;
     if (count) {
         arr->as.arr.items = vial_arena_alloc(r->arena, count * sizeof(vial_value *));
         if (!arr->as.arr.items) return tpl_oom(r, n);

@@ -13,7 +13,7 @@
  * begin with a vial_value of type VIAL_NULL whose string pointer is the address
  * of tpl_marker and whose string length is the kind: core code that meets one
  * sees a null, and the engine tells them apart with tv_kind(). Tuples are
- * arrays tagged VIAL_TPL_TAG_TUPLE; Markup is a string flagged VIAL_FLAG_SAFE. */
+ * arrays tagged VIAL_TAG_TUPLE; Markup is a string flagged VIAL_FLAG_SAFE. */
 #ifndef VIAL_TEMPLATE_TPL_H
 #define VIAL_TEMPLATE_TPL_H
 
@@ -65,7 +65,7 @@ static inline int tv_kind(const vial_value *v) {
 #define TPL_TAG_GROUP 0x7479 /* groupby's (grouper, list) tuples */
 
 static inline bool tv_is_tuple(const vial_value *v) {
-    return v->type == VIAL_ARRAY && (v->tag == VIAL_TPL_TAG_TUPLE || v->tag == TPL_TAG_GROUP);
+    return v->type == VIAL_ARRAY && (v->tag == VIAL_TAG_TUPLE || v->tag == TPL_TAG_GROUP);
 }
 static inline bool tv_is_safe(const vial_value *v) {
     return v->type == VIAL_STRING && (v->flags & VIAL_FLAG_SAFE);

@@ -88,7 +88,7 @@ vial_value *tv_buf_value(tpl_render *r, vial_buf *b, bool safe) {
 vial_value *tv_tuple(tpl_render *r, size_t n, vial_value **items) {
     vial_value *t = vial_new_array(r->arena);
     if (!t) return tpl_oom(r, NULL);
-    t->tag = VIAL_TPL_TAG_TUPLE;
+    t->tag = VIAL_TAG_TUPLE;
     if (n) {
         t->as.arr.items = vial_arena_alloc(r->arena, n * sizeof *items);
         if (!t->as.arr.items) return tpl_oom(r, NULL);
