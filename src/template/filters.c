@@ -34,6 +34,7 @@ vial_value *tpl_str_pad(tpl_render *r, const tpl_node *site, vial_value *self, i
 vial_value *tpl_dict_items(tpl_render *r, vial_value *self);
 int tpl_striptags(tpl_render *r, vial_buf *out, const char *s, size_t n);
 size_t tpl_random_index(size_t n);
+vial_value *tpl_str_case(tpl_render *r, const tpl_node *site, vial_value *self, bool upper);
 
 /* ---- helpers ---- */
 
@@ -137,14 +138,7 @@ static bool parse_attr(tpl_render *r, const tpl_node *site, vial_value *attr, at
 
 static vial_value *lower_if_str(tpl_render *r, const tpl_node *site, vial_value *v) {
     if (v->type != VIAL_STRING) return v;
-    vial_buf b;
-    tv_buf(r, &b);
-    for (size_t i = 0; i < v->as.s.len;) {
-        uint32_t cp;
-        i += tv_next_cp(v->as.s.ptr + i, v->as.s.len - i, &cp);
-        if (tv_put_cp(&b, tv_lower_cp(cp)) != 0) return tpl_failv(r, site, "string too large");
-    }
-    return tv_buf_value(r, &b, tv_is_safe(v));
+    return tpl_str_case(r, site, v, false);
 }
 
 static vial_value *get_path(tpl_render *r, const tpl_node *site, vial_value *item, const attr_path *ap,
@@ -215,8 +209,6 @@ int tpl_sort_values(tpl_render *r, const tpl_node *site, vial_value **items, via
 
 /* ---- string filters ---- */
 
-vial_value *tpl_str_case(tpl_render *r, const tpl_node *site, vial_value *self, bool upper);
-
 F(f_upper) {
     UNUSED;
     vial_value *s = soft_str(r, site, v);
@@ -237,6 +229,7 @@ F(f_capitalize) {
 
 static bool title_sep(uint32_t cp) { return cp == '-' || cp == '(' || cp == '{' || cp == '[' || cp == '<' || tv_isspace_cp(cp); }
 
+/* "".join(item[0].upper() + item[1:].lower() for item in re.split(r"([-\s({\[<]+)", s) if item) */
 F(f_title) {
     UNUSED;
     vial_value *s = soft_str(r, site, v);
@@ -245,17 +238,18 @@ F(f_title) {
     tv_buf(r, &b);
     const char *str = s->as.s.ptr;
     size_t n = s->as.s.len;
-    bool at_start = true; /* first character of a piece between separators */
-    bool prev_sep = false;
     for (size_t i = 0; i < n;) {
         uint32_t cp;
-        i += tv_next_cp(str + i, n - i, &cp);
+        tv_next_cp(str + i, n - i, &cp);
         bool sep = title_sep(cp);
-        if (sep != prev_sep) at_start = true;
-        uint32_t out = at_start ? tv_upper_cp(cp) : tv_lower_cp(cp);
-        if (tv_put_cp(&b, out) != 0) return tpl_failv(r, site, "string too large");
-        at_start = false;
-        prev_sep = sep;
+        size_t j = i;
+        while (j < n) {
+            size_t k = tv_next_cp(str + j, n - j, &cp);
+            if (title_sep(cp) != sep) break;
+            j += k;
+        }
+        if (tv_case_into(&b, str + i, j - i, TV_UPPER_FIRST) != 0) return tpl_failv(r, site, "string too large");
+        i = j;
     }
     /* re.split() returns plain strings: the result is never Markup */
     return tv_buf_value(r, &b, false);
@@ -467,7 +461,7 @@ static bool word_char(uint32_t cp) { return cp == '_' || tv_isalnum_cp(cp); }
 static bool word_punct(uint32_t cp) {
     return word_char(cp) || cp == '!' || cp == '"' || cp == '\'' || cp == '&' || cp == '.' || cp == ',' || cp == '?';
 }
-static bool letter(uint32_t cp) { return cp == '_' || (word_char(cp) && !(cp >= '0' && cp <= '9') && !tv_isdigit_cp(cp)); }
+static bool letter(uint32_t cp) { return cp == '_' || (word_char(cp) && !tv_isdigit_cp(cp)); }
 
 typedef struct cps {
     uint32_t *c;
@@ -1321,6 +1315,9 @@ F(f_join) {
     if (!ds) return NULL;
     vial_buf b;
     tv_buf(r, &b);
+    size_t guess = n ? (n - 1) * ds->as.s.len : 0;
+    for (size_t i = 0; i < n && i < 64; i++) guess += items[i]->type == VIAL_STRING ? items[i]->as.s.len : 8;
+    if (vial_buf_reserve(&b, guess + 1) != 0) return tpl_failv(r, site, "string too large");
     for (size_t i = 0; i < n; i++) {
         int rc;
         if (i) {

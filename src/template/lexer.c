@@ -244,9 +244,20 @@ static size_t match_integer(const char *s, size_t n) {
 
 static bool name_cp(uint32_t cp) {
     if (cp < 0x80) return cp == '_' || (cp >= '0' && cp <= '9') || ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z');
-    if (cp == 0xb7) return true;
-    if (cp >= 0x300 && cp <= 0x36f) return true; /* combining marks continue identifiers */
-    return tv_isalnum_cp(cp);
+    return tv_isname_cp(cp);
+}
+
+/* str.isidentifier() of a name token */
+static bool is_identifier(const char *s, size_t n) {
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t k = tv_next_cp(s + i, n - i, &cp);
+        bool ok = cp < 0x80 ? (cp == '_' || ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z') || (i > 0 && cp >= '0' && cp <= '9'))
+                            : (i == 0 ? tv_isid_start_cp(cp) : tv_isid_continue_cp(cp));
+        if (!ok) return false;
+        i += k;
+    }
+    return true;
 }
 
 static size_t match_name(const char *s, size_t n) {
@@ -466,10 +477,7 @@ static int lex_tag(lexer *lx, bool is_var) {
         return 0;
     }
     if ((m = match_name(s, n)) > 0) {
-        uint32_t first;
-        tv_next_cp(s, n, &first);
-        if (!(first == '_' || (first < 0x80 ? ((first | 0x20) >= 'a' && (first | 0x20) <= 'z')
-                                            : tv_isalpha_cp(first)))) {
+        if (!is_identifier(s, m)) {
             fail_at(lx, lx->pos, "Invalid character in identifier");
             return -1;
         }

@@ -82,106 +82,78 @@ static bool span(tpl_render *r, const tpl_node *site, vial_value *self, tpl_args
     return true;
 }
 
-typedef uint32_t (*cp_map)(uint32_t);
 
-static vial_value *map_cps(tpl_render *r, const tpl_node *site, vial_value *self, cp_map f) {
+static vial_value *case_str(tpl_render *r, const tpl_node *site, vial_value *self, int mode) {
     const char *src = self->as.s.ptr;
     size_t len = self->as.s.len;
-    if (f == tv_upper_cp || f == tv_lower_cp) {
+    if (mode == TV_UPPER || mode == TV_LOWER || mode == TV_FOLD) {
         /* ASCII: one allocation, one byte loop; anything else takes the general path */
         char *dst = vial_arena_alloc(r->arena, len + 1);
         if (!dst) return tpl_oom(r, site);
-        unsigned char from = f == tv_upper_cp ? 'a' : 'A', high = 0;
+        unsigned char from = mode == TV_UPPER ? 'a' : 'A', high = 0;
         for (size_t k = 0; k < len; k++) {
             unsigned char c = (unsigned char)src[k];
             high |= c;
             dst[k] = (char)((unsigned char)(c - from) < 26 ? c ^ 0x20 : c);
         }
-        if (high & 0x80) goto general;
-        dst[len] = 0;
-        vial_value *v = vial_new_str_ref(r->arena, dst, len);
-        if (!v) return tpl_oom(r, site);
-        v->flags = self->flags & VIAL_FLAG_SAFE;
-        return v;
+        if (!(high & 0x80)) {
+            dst[len] = 0;
+            vial_value *v = vial_new_str_ref(r->arena, dst, len);
+            if (!v) return tpl_oom(r, site);
+            v->flags = self->flags & VIAL_FLAG_SAFE;
+            return v;
+        }
     }
-general:;
     vial_buf b;
     tv_buf(r, &b);
-    const char *s = self->as.s.ptr;
-    size_t n = self->as.s.len;
-    if (vial_buf_reserve(&b, n) != 0) return tpl_failv(r, site, "string too large");
-    for (size_t i = 0; i < n;) {
-        uint32_t cp;
-        i += tv_next_cp(s + i, n - i, &cp);
-        if (tv_put_cp(&b, f(cp)) != 0) return tpl_failv(r, site, "string too large");
-    }
+    if (vial_buf_reserve(&b, len) != 0 || tv_case_into(&b, src, len, mode) != 0)
+        return tpl_failv(r, site, "string too large");
     return str_result(r, &b, self);
 }
 
 vial_value *tpl_str_case(tpl_render *r, const tpl_node *site, vial_value *self, bool upper);
 vial_value *tpl_str_case(tpl_render *r, const tpl_node *site, vial_value *self, bool upper) {
-    return map_cps(r, site, self, upper ? tv_upper_cp : tv_lower_cp);
+    return case_str(r, site, self, upper ? TV_UPPER : TV_LOWER);
 }
 
-static bool cased(uint32_t cp) { return tv_isupper_cp(cp) || tv_islower_cp(cp); }
-static uint32_t swap_cp(uint32_t cp) { return tv_isupper_cp(cp) ? tv_lower_cp(cp) : tv_upper_cp(cp); }
+vial_value *tpl_str_case_mode(tpl_render *r, const tpl_node *site, vial_value *self, int mode);
+vial_value *tpl_str_case_mode(tpl_render *r, const tpl_node *site, vial_value *self, int mode) {
+    return case_str(r, site, self, mode);
+}
+
 
 /* ---- str ---- */
 
 M(s_upper) {
     (void)a;
-    return map_cps(r, site, self, tv_upper_cp);
+    return case_str(r, site, self, TV_UPPER);
 }
 M(s_lower) {
     (void)a;
-    return map_cps(r, site, self, tv_lower_cp);
+    return case_str(r, site, self, TV_LOWER);
 }
 M(s_swapcase) {
     (void)a;
-    return map_cps(r, site, self, swap_cp);
+    return case_str(r, site, self, TV_SWAP);
+}
+M(s_casefold) {
+    (void)a;
+    return case_str(r, site, self, TV_FOLD);
 }
 
 vial_value *tpl_str_capitalize(tpl_render *r, const tpl_node *site, vial_value *self);
 vial_value *tpl_str_capitalize(tpl_render *r, const tpl_node *site, vial_value *self) {
-    vial_buf b;
-    tv_buf(r, &b);
-    const char *s = self->as.s.ptr;
-    size_t n = self->as.s.len;
-    bool first = true;
-    for (size_t i = 0; i < n;) {
-        uint32_t cp;
-        i += tv_next_cp(s + i, n - i, &cp);
-        if (tv_put_cp(&b, first ? tv_upper_cp(cp) : tv_lower_cp(cp)) != 0) return tpl_failv(r, site, "string too large");
-        first = false;
-    }
-    return str_result(r, &b, self);
+    return case_str(r, site, self, TV_CAPITALIZE);
 }
 
 M(s_capitalize) {
     (void)a;
-    return tpl_str_capitalize(r, site, self);
+    return case_str(r, site, self, TV_CAPITALIZE);
 }
 
 M(s_title) {
     (void)a;
-    vial_buf b;
-    tv_buf(r, &b);
-    const char *s = self->as.s.ptr;
-    size_t n = self->as.s.len;
-    bool prev_cased = false;
-    for (size_t i = 0; i < n;) {
-        uint32_t cp;
-        i += tv_next_cp(s + i, n - i, &cp);
-        uint32_t out = cp;
-        if (cased(cp)) {
-            out = prev_cased ? tv_lower_cp(cp) : tv_upper_cp(cp);
-            prev_cased = true;
-        } else {
-            prev_cased = false;
-        }
-        if (tv_put_cp(&b, out) != 0) return tpl_failv(r, site, "string too large");
-    }
-    return str_result(r, &b, self);
+    return case_str(r, site, self, TV_TITLE_WORDS);
 }
 
 static bool in_chars(uint32_t cp, const vial_value *chars) {
@@ -641,7 +613,6 @@ M(s_partition) { return partition(r, site, self, a, false); }
 M(s_rpartition) { return partition(r, site, self, a, true); }
 
 typedef bool (*cp_pred)(uint32_t);
-static bool is_decimal(uint32_t cp) { return cp >= '0' && cp <= '9'; }
 static bool is_ascii(uint32_t cp) { return cp < 0x80; }
 
 static vial_value *all_of(tpl_render *r, vial_value *self, cp_pred pred, bool empty_result) {
@@ -657,17 +628,20 @@ static vial_value *all_of(tpl_render *r, vial_value *self, cp_pred pred, bool em
 
 M(s_isalnum) { (void)site, (void)a; return all_of(r, self, tv_isalnum_cp, false); }
 M(s_isalpha) { (void)site, (void)a; return all_of(r, self, tv_isalpha_cp, false); }
-M(s_isdigit) { (void)site, (void)a; return all_of(r, self, is_decimal, false); }
+M(s_isdigit) { (void)site, (void)a; return all_of(r, self, tv_isdigit_py_cp, false); }
+M(s_isdecimal) { (void)site, (void)a; return all_of(r, self, tv_isdigit_cp, false); }
+M(s_isnumeric) { (void)site, (void)a; return all_of(r, self, tv_isnumeric_cp, false); }
 M(s_isspace) { (void)site, (void)a; return all_of(r, self, tv_isspace_cp, false); }
 M(s_isascii) { (void)site, (void)a; return all_of(r, self, is_ascii, true); }
 
+/* str.islower / str.isupper: no character of the other case or titlecase, at least one cased */
 static vial_value *case_check(vial_value *self, bool upper) {
     bool any = false;
     for (size_t i = 0; i < self->as.s.len;) {
         uint32_t cp;
         i += tv_next_cp(self->as.s.ptr + i, self->as.s.len - i, &cp);
-        if (upper ? tv_islower_cp(cp) : tv_isupper_cp(cp)) return tv_bool(false);
-        if (cased(cp)) any = true;
+        if ((upper ? tv_islower_cp(cp) : tv_isupper_cp(cp)) || tv_istitle_cp(cp)) return tv_bool(false);
+        if (upper ? tv_isupper_cp(cp) : tv_islower_cp(cp)) any = true;
     }
     return tv_bool(any);
 }
@@ -681,7 +655,7 @@ M(s_istitle) {
     for (size_t i = 0; i < self->as.s.len;) {
         uint32_t cp;
         i += tv_next_cp(self->as.s.ptr + i, self->as.s.len - i, &cp);
-        if (tv_isupper_cp(cp)) {
+        if (tv_isupper_cp(cp) || tv_istitle_cp(cp)) {
             if (prev_cased) return tv_bool(false);
             prev_cased = any = true;
         } else if (tv_islower_cp(cp)) {
@@ -701,7 +675,8 @@ M(s_isidentifier) {
     for (size_t i = 0; i < self->as.s.len;) {
         uint32_t cp;
         i += tv_next_cp(self->as.s.ptr + i, self->as.s.len - i, &cp);
-        bool ok = cp == '_' || tv_isalpha_cp(cp) || (!first && tv_isalnum_cp(cp));
+        bool ok = cp < 0x80 ? (cp == '_' || tv_isalpha_cp(cp) || (!first && tv_isalnum_cp(cp)))
+                            : (first ? tv_isid_start_cp(cp) : tv_isid_continue_cp(cp));
         if (!ok) return tv_bool(false);
         first = false;
     }
@@ -786,7 +761,7 @@ M(s_html) {
 static const method str_methods[] = {
     {"upper", s_upper, 0, 0},         {"lower", s_lower, 0, 0},
     {"title", s_title, 0, 0},         {"capitalize", s_capitalize, 0, 0},
-    {"swapcase", s_swapcase, 0, 0},   {"casefold", s_lower, 0, 0},
+    {"swapcase", s_swapcase, 0, 0},   {"casefold", s_casefold, 0, 0},
     {"strip", s_strip, 0, 1},         {"lstrip", s_lstrip, 0, 1},
     {"rstrip", s_rstrip, 0, 1},       {"split", s_split, 0, 2},
     {"rsplit", s_rsplit, 0, 2},       {"splitlines", s_splitlines, 0, 1},
@@ -799,7 +774,7 @@ static const method str_methods[] = {
     {"zfill", s_zfill, 1, 1},         {"partition", s_partition, 1, 1},
     {"rpartition", s_rpartition, 1, 1}, {"isalnum", s_isalnum, 0, 0},
     {"isalpha", s_isalpha, 0, 0},     {"isdigit", s_isdigit, 0, 0},
-    {"isdecimal", s_isdigit, 0, 0},   {"isnumeric", s_isdigit, 0, 0},
+    {"isdecimal", s_isdecimal, 0, 0}, {"isnumeric", s_isnumeric, 0, 0},
     {"isspace", s_isspace, 0, 0},     {"islower", s_islower, 0, 0},
     {"isupper", s_isupper, 0, 0},     {"istitle", s_istitle, 0, 0},
     {"isidentifier", s_isidentifier, 0, 0}, {"isascii", s_isascii, 0, 0},

@@ -140,6 +140,8 @@ vial_value *tpl_percent_format_argv(tpl_render *r, const tpl_node *site, vial_va
     bool used_mapping = false;
     vial_buf b;
     tv_buf(r, &b);
+    /* one allocation for the usual result size: no growth on the way */
+    if (vial_buf_reserve(&b, n + 24 * (argc < 8 ? argc : 8) + 8) != 0) goto big;
     size_t i = 0;
     while (i < n) {
         const char *pct = memchr(f + i, '%', n - i);

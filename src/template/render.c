@@ -181,6 +181,12 @@ static int out_fail(tpl_render *r, const tpl_node *n) {
  * call into vial_buf (growth, the cap) when it has not. */
 static inline int out_put(tpl_render *r, const tpl_node *n, const char *s, size_t len) {
     vial_buf *b = r->out;
+    if (len + 16 < b->cap - b->len) {
+        tb_copy(b->data + b->len, s, len);
+        b->len += len;
+        b->data[b->len] = 0;
+        return 0;
+    }
     if (len < b->cap - b->len) {
         if (len) memcpy(b->data + b->len, s, len);
         b->len += len;

@@ -76,6 +76,7 @@ TEST(t_float) {
     return v->type == VIAL_DOUBLE;
 }
 
+/* str(value).islower() / isupper(): Python's rule with titlecase letters */
 static int case_test(tpl_render *r, const tpl_node *site, vial_value *v, bool want_lower) {
     vial_value *s = tv_to_str(r, site, v);
     if (!s) return -1;
@@ -83,9 +84,8 @@ static int case_test(tpl_render *r, const tpl_node *site, vial_value *v, bool wa
     for (size_t i = 0; i < s->as.s.len;) {
         uint32_t cp;
         i += tv_next_cp(s->as.s.ptr + i, s->as.s.len - i, &cp);
-        bool up = tv_isupper_cp(cp), lo = tv_islower_cp(cp);
-        if (want_lower ? up : lo) return 0;
-        if (up || lo) cased = true;
+        if ((want_lower ? tv_isupper_cp(cp) : tv_islower_cp(cp)) || tv_istitle_cp(cp)) return 0;
+        if (want_lower ? tv_islower_cp(cp) : tv_isupper_cp(cp)) cased = true;
     }
     return cased;
 }

@@ -71,6 +71,30 @@ static inline bool tv_is_safe(const vial_value *v) {
     return v->type == VIAL_STRING && (v->flags & VIAL_FLAG_SAFE);
 }
 
+/* Copies n bytes; short copies (most template pieces) without a call. The
+ * caller guarantees 16 writable bytes at d when n <= 16. */
+static inline void tb_copy(char *d, const char *s, size_t n) {
+    if (n <= 16) {
+        if (n >= 8) {
+            uint64_t a, z;
+            memcpy(&a, s, 8);
+            memcpy(&z, s + n - 8, 8);
+            memcpy(d, &a, 8);
+            memcpy(d + n - 8, &z, 8);
+        } else if (n >= 4) {
+            uint32_t a, z;
+            memcpy(&a, s, 4);
+            memcpy(&z, s + n - 4, 4);
+            memcpy(d, &a, 4);
+            memcpy(d + n - 4, &z, 4);
+        } else {
+            for (size_t i = 0; i < n; i++) d[i] = s[i];
+        }
+        return;
+    }
+    memcpy(d, s, n);
+}
+
 /* Inline fast paths over vial_buf: copy in place while there is room, call
  * into the core (growth, the cap) only when there is not. */
 static inline int tb_append(vial_buf *b, const void *s, size_t n) {
@@ -764,15 +788,31 @@ vial_value *tv_bool(bool b);
 /* Numeric views */
 bool tv_is_number(const vial_value *v); /* int, float or bool */
 double tv_as_double(const vial_value *v);
-/* Unicode helpers (Python's str.isspace, upper/lower) */
+/* Unicode: Python 3.11's character classes and case mappings (unicode.c) */
 bool tv_isspace_cp(uint32_t cp);
-bool tv_isalnum_cp(uint32_t cp);
+bool tv_isalnum_cp(uint32_t cp);     /* str.isalnum; regex \w is this or '_' */
 bool tv_isalpha_cp(uint32_t cp);
-bool tv_isdigit_cp(uint32_t cp);
+bool tv_isdigit_cp(uint32_t cp);     /* str.isdecimal (regex \d) */
+bool tv_isdigit_py_cp(uint32_t cp);  /* str.isdigit */
+bool tv_isnumeric_cp(uint32_t cp);
+bool tv_isupper_cp(uint32_t cp);     /* one character: Lu and Other_Uppercase */
+bool tv_islower_cp(uint32_t cp);
+bool tv_istitle_cp(uint32_t cp);     /* titlecase letters (Lt) */
+bool tv_iscased_cp(uint32_t cp);
+bool tv_iscase_ignorable_cp(uint32_t cp);
+bool tv_isprintable_cp(uint32_t cp);
+bool tv_isname_cp(uint32_t cp);      /* a character of Jinja2's name token */
+bool tv_isid_start_cp(uint32_t cp);
+bool tv_isid_continue_cp(uint32_t cp);
+enum { TV_UPPER, TV_LOWER, TV_TITLE, TV_FOLD, TV_SWAP, TV_CAPITALIZE, TV_TITLE_WORDS, TV_UPPER_FIRST };
+/* Full mapping of one code point (TV_UPPER/LOWER/TITLE/FOLD): 1 to 3 code points. */
+size_t tv_case_full(uint32_t cp, int which, uint32_t out[3]);
+/* Simple (one code point) mappings. */
 uint32_t tv_upper_cp(uint32_t cp);
 uint32_t tv_lower_cp(uint32_t cp);
-bool tv_isupper_cp(uint32_t cp);
-bool tv_islower_cp(uint32_t cp);
+/* Appends s mapped like str.upper/lower/casefold/swapcase/capitalize/title, or
+ * TV_UPPER_FIRST (first upper, rest lower: Jinja2's title filter per word). */
+int tv_case_into(vial_buf *b, const char *s, size_t n, int mode);
 /* Decodes one code point (invalid bytes decode as themselves, length 1). */
 size_t tv_next_cp(const char *s, size_t n, uint32_t *cp);
 int tv_put_cp(vial_buf *b, uint32_t cp);

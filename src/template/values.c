@@ -10,17 +10,14 @@
  *
  * Integers are 64-bit: an operation that would need Python's big integers
  * fails with a clear error instead of wrapping. Character classes and case
- * mapping of non-ASCII text use the C.UTF-8 locale's tables (simple case
- * mapping: 'ß'.upper() stays 'ß' where Python gives 'SS'). */
+ * mappings are Python's own (unicode.c). */
 #include "template/tpl.h"
 
-#include <locale.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <wctype.h>
 
 const char tpl_marker[] = "vial-template-object";
 
@@ -102,19 +99,6 @@ void tv_buf(tpl_render *r, vial_buf *b) { vial_buf_init(b, r->arena, r->max_outp
 
 /* ---- Unicode ---- */
 
-static pthread_once_t locale_once = PTHREAD_ONCE_INIT;
-static locale_t utf8_locale;
-
-static void locale_init(void) {
-    utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
-    if (!utf8_locale) utf8_locale = newlocale(LC_CTYPE_MASK, "en_US.UTF-8", (locale_t)0);
-}
-
-static locale_t uloc(void) {
-    pthread_once(&locale_once, locale_init);
-    return utf8_locale;
-}
-
 size_t tv_next_cp(const char *s, size_t n, uint32_t *cp) {
     unsigned char c = (unsigned char)s[0];
     if (c < 0x80) {
@@ -140,56 +124,6 @@ bool tv_isspace_cp(uint32_t cp) {
     if (cp < 0x80) return cp == ' ' || (cp >= '\t' && cp <= '\r') || (cp >= 0x1c && cp <= 0x1f);
     return cp == 0x85 || cp == 0xa0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 ||
            cp == 0x2029 || cp == 0x202f || cp == 0x205f || cp == 0x3000;
-}
-
-bool tv_isalpha_cp(uint32_t cp) {
-    if (cp < 0x80) return (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z';
-    if (cp >= 0xDC80 && cp <= 0xDCFF) return false;
-    locale_t l = uloc();
-    return l && iswalpha_l((wint_t)cp, l);
-}
-
-bool tv_isdigit_cp(uint32_t cp) {
-    if (cp < 0x80) return cp >= '0' && cp <= '9';
-    return false;
-}
-
-bool tv_isalnum_cp(uint32_t cp) {
-    if (cp < 0x80) return (cp >= '0' && cp <= '9') || ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z');
-    if (cp >= 0xDC80 && cp <= 0xDCFF) return false;
-    locale_t l = uloc();
-    return l && iswalnum_l((wint_t)cp, l);
-}
-
-uint32_t tv_upper_cp(uint32_t cp) {
-    if (cp < 0x80) return cp >= 'a' && cp <= 'z' ? cp - 32 : cp;
-    if (cp >= 0xDC80 && cp <= 0xDCFF) return cp;
-    locale_t l = uloc();
-    return l ? (uint32_t)towupper_l((wint_t)cp, l) : cp;
-}
-
-uint32_t tv_lower_cp(uint32_t cp) {
-    if (cp < 0x80) return cp >= 'A' && cp <= 'Z' ? cp + 32 : cp;
-    if (cp >= 0xDC80 && cp <= 0xDCFF) return cp;
-    locale_t l = uloc();
-    return l ? (uint32_t)towlower_l((wint_t)cp, l) : cp;
-}
-
-bool tv_isupper_cp(uint32_t cp) { return tv_lower_cp(cp) != cp; }
-bool tv_islower_cp(uint32_t cp) { return tv_upper_cp(cp) != cp; }
-
-static bool printable_cp(uint32_t cp) {
-    if (cp < 0x20 || cp == 0x7f) return false;
-    if (cp < 0x7f) return true;
-    if (cp <= 0xa0 || cp == 0xad) return false;
-    if (cp >= 0xDC80 && cp <= 0xDCFF) return false;
-    if (cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202f) ||
-        (cp >= 0x205f && cp <= 0x206f) || cp == 0x3000 || cp == 0xfeff || (cp >= 0xfff9 && cp <= 0xfffb) ||
-        (cp >= 0xd800 && cp <= 0xf8ff) || cp >= 0xf0000 || (cp >= 0x600 && cp <= 0x605) || cp == 0x61c ||
-        cp == 0x6dd || cp == 0x70f || cp == 0x180e || (cp >= 0xe0000 && cp <= 0xe0fff))
-        return false;
-    locale_t l = uloc();
-    return l ? iswprint_l((wint_t)cp, l) != 0 : true;
 }
 
 size_t tv_cp_len(const char *s, size_t n) {
@@ -303,7 +237,7 @@ static int repr_string(vial_buf *b, const char *s, size_t n) {
         } else {
             uint32_t cp;
             k = tv_next_cp(s + i, n - i, &cp);
-            if (!printable_cp(cp)) {
+            if (!tv_isprintable_cp(cp)) {
                 if (cp >= 0xDC80 && cp <= 0xDCFF) cp = 0xDC00 + (cp & 0xff);
                 if (cp <= 0xff)
                     snprintf(esc, sizeof esc, "\\x%02x", cp);
