@@ -583,6 +583,9 @@ static tpl_node *parse_subscript(parser *p, tpl_node *node) {
     if (v.n == 1) {
         arg = v.items[0];
     } else {
+        /* Jinja2 turns x[a, b:c] into invalid Python (a SyntaxError at compile time) */
+        for (uint32_t k = 0; k < v.n; k++)
+            if (v.items[k]->kind == N_SLICE) fail_node(p, v.items[k], "invalid syntax: a slice inside a subscript tuple");
         arg = node_at(p, N_TUPLE, t);
         arg->u.items = vec_list(&v);
     }
