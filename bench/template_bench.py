@@ -3,10 +3,11 @@
 bench/template_bench.c renders with vial, the same way: templates compiled
 once and warmed up, context built once, best of 5 rounds.
 
-  /usr/bin/python3 bench/template_bench.py [--iterations-scale F] [--compare DIR]
+  /usr/bin/python3 bench/template_bench.py [--iterations-scale F] [--compare DIR] [--only NAME] [--callgrind N]
 
 --compare DIR checks that Jinja2's output equals the files template_bench
---dump DIR wrote (so both sides render the same bytes)."""
+--dump DIR wrote (so both sides render the same bytes). --callgrind N renders
+each template N times without timing (for instruction counts under valgrind)."""
 import os
 import sys
 import time
@@ -50,6 +51,8 @@ def page_context():
 def main():
     scale = 1.0
     compare = None
+    only = None
+    callgrind = 0
     args = sys.argv[1:]
     while args:
         a = args.pop(0)
@@ -57,6 +60,10 @@ def main():
             scale = float(args.pop(0))
         elif a == "--compare":
             compare = args.pop(0)
+        elif a == "--only":
+            only = args.pop(0)
+        elif a == "--callgrind":
+            callgrind = int(args.pop(0))
         else:
             print(__doc__)
             return 2
@@ -65,8 +72,14 @@ def main():
     cases = [("fortunes", "fortunes.html", fortunes_context(), 20000), ("page", "page.html", page_context(), 200)]
     status = 0
     for label, name, ctx, iterations in cases:
+        if only and label != only:
+            continue
         t = env.get_template(name)
         out = t.render(**ctx)
+        if callgrind:
+            for _ in range(callgrind):
+                t.render(**ctx)
+            continue
         if compare:
             with open(os.path.join(compare, label + ".out"), "rb") as f:
                 theirs = f.read()

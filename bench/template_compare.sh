@@ -24,10 +24,13 @@ for case in fortunes page; do
     awk -v c="$case" -v v="$v" -v j="$j" 'BEGIN {printf "%-9s vial %10.0f ns  jinja2 %12.0f ns  ratio %5.1fx  (medians of '"$rounds"' rounds)\n", c, v, j, j / v}'
 done
 if command -v valgrind >/dev/null 2>&1; then
-    for spec in "fortunes 200 600" "page 3 9"; do
+    for spec in "fortunes 200 600 20 60" "page 3 9 1 3"; do
         set -- $spec
         a=$(valgrind --tool=callgrind --callgrind-out-file="$tmp/cg" "$bin" --only "$1" --callgrind "$2" 2>&1 | awk '/refs:/ {gsub(",", "", $4); print $4}')
         b=$(valgrind --tool=callgrind --callgrind-out-file="$tmp/cg" "$bin" --only "$1" --callgrind "$3" 2>&1 | awk '/refs:/ {gsub(",", "", $4); print $4}')
-        awk -v c="$1" -v a="$a" -v b="$b" -v n="$(( $3 - $2 ))" 'BEGIN {printf "%-9s vial %10.0f instructions/render (callgrind)\n", c, (b - a) / n}'
+        ja=$(valgrind --tool=callgrind --callgrind-out-file="$tmp/cg" /usr/bin/python3 bench/template_bench.py --only "$1" --callgrind "$4" 2>&1 | awk '/refs:/ {gsub(",", "", $4); print $4}')
+        jb=$(valgrind --tool=callgrind --callgrind-out-file="$tmp/cg" /usr/bin/python3 bench/template_bench.py --only "$1" --callgrind "$5" 2>&1 | awk '/refs:/ {gsub(",", "", $4); print $4}')
+        awk -v c="$1" -v a="$a" -v b="$b" -v n="$(( $3 - $2 ))" -v ja="$ja" -v jb="$jb" -v jn="$(( $5 - $4 ))" \
+            'BEGIN {v = (b - a) / n; j = (jb - ja) / jn; printf "%-9s vial %10.0f  jinja2 %12.0f instructions/render (callgrind)  ratio %5.1fx\n", c, v, j, j / v}'
     done
 fi

@@ -681,8 +681,16 @@ static vial_value *eval_filter(tpl_render *r, tpl_frame *f, const tpl_node *n, v
     const tpl_builtin *b;
     const tpl_userfn *u;
     if (!resolve_runtime(r, n, &b, &u)) return NULL;
+    const tpl_callargs *ca = &n->u.filter.a;
+    if (b && (!b->nrequired || (b->flags & BF_VARARGS)) && !ca->nargs && !ca->nkw && !ca->dyn_args &&
+        !ca->dyn_kwargs) {
+        /* {{ x|lower }}: nothing to evaluate or bind */
+        vial_value *p[BF_MAXP] = {NULL, NULL, NULL, NULL, NULL, NULL};
+        tpl_args none = {0};
+        return b->fn.filter(r, n, in, p, &none);
+    }
     argstore s;
-    if (eval_args(r, f, n, &n->u.filter.a, &s) != 0) return NULL;
+    if (eval_args(r, f, n, ca, &s) != 0) return NULL;
     return tpl_apply_filter(r, n, b, u, in, &s.a);
 }
 

@@ -783,6 +783,8 @@ vial_value *tv_int(tpl_render *r, int64_t i);
 vial_value *tv_double(tpl_render *r, double d);
 vial_value *tv_strn(tpl_render *r, const char *s, size_t n, bool safe);
 vial_value *tv_buf_value(tpl_render *r, vial_buf *b, bool safe);
+/* A string value and room for its n bytes (NUL-terminated) in one allocation. */
+vial_value *tv_new_str(tpl_render *r, size_t n, char **bytes);
 vial_value *tv_tuple(tpl_render *r, size_t n, vial_value **items);
 vial_value *tv_bool(bool b);
 /* Numeric views */

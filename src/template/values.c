@@ -76,9 +76,28 @@ vial_value *tv_strn(tpl_render *r, const char *s, size_t n, bool safe) {
 
 /* Wraps a buffer's bytes without copying (the buffer must not be reused). */
 vial_value *tv_buf_value(tpl_render *r, vial_buf *b, bool safe) {
-    vial_value *v = vial_new_str_ref(r->arena, vial_buf_cstr(b), b->len);
+    vial_value *v = vial_arena_alloc(r->arena, sizeof *v);
     if (!v) return tpl_oom(r, NULL);
-    if (safe) v->flags |= VIAL_FLAG_SAFE;
+    v->type = VIAL_STRING;
+    v->flags = safe ? VIAL_FLAG_SAFE : 0;
+    v->tag = 0;
+    v->as.s.ptr = vial_buf_cstr(b);
+    v->as.s.len = b->len;
+    return v;
+}
+
+/* A string value and room for its n bytes (plus the NUL) in one allocation. */
+vial_value *tv_new_str(tpl_render *r, size_t n, char **bytes) {
+    vial_value *v = vial_arena_alloc(r->arena, sizeof *v + n + 1);
+    if (!v) return tpl_oom(r, NULL);
+    char *d = (char *)(v + 1);
+    d[n] = 0;
+    v->type = VIAL_STRING;
+    v->flags = 0;
+    v->tag = 0;
+    v->as.s.ptr = d;
+    v->as.s.len = n;
+    *bytes = d;
     return v;
 }
 
@@ -445,8 +464,27 @@ size_t tv_escape_scan(const char *s, size_t n) {
 
 
 int tv_escape_into(vial_buf *b, const char *s, size_t n) {
-    size_t i = tv_escape_scan(s, n);
-    if (i == n) return tb_append(b, s, n);
+    size_t first = tv_escape_scan(s, n);
+    if (first == n) return tb_append(b, s, n);
+    if (n <= 256 && n * 5 < b->cap - b->len) {
+        /* room for the worst case: copy the clean prefix, then one pass without calls */
+        char *d = b->data + b->len;
+        memcpy(d, s, first);
+        d += first;
+        for (size_t i = first; i < n; i++) {
+            unsigned char k = escape_class[(unsigned char)s[i]];
+            if (!k) {
+                *d++ = s[i];
+                continue;
+            }
+            memcpy(d, escape_text[k], 5);
+            d += escape_len[k];
+        }
+        b->len = (size_t)(d - b->data);
+        b->data[b->len] = 0;
+        return 0;
+    }
+    size_t i = first;
     if (tb_append(b, s, i) != 0) return -1;
     while (i < n) {
         unsigned char k = escape_class[(unsigned char)s[i]];
