@@ -686,7 +686,9 @@ static vial_value *eval_filter(tpl_render *r, tpl_frame *f, const tpl_node *n, v
         !ca->dyn_kwargs) {
         /* {{ x|lower }}: nothing to evaluate or bind */
         vial_value *p[BF_MAXP] = {NULL, NULL, NULL, NULL, NULL, NULL};
-        tpl_args none = {0};
+        vial_value *no_pos[1] = {NULL};
+        vial_str no_names[1] = {{NULL, 0}};
+        tpl_args none = {no_pos, 0, no_names, no_pos, 0};
         return b->fn.filter(r, n, in, p, &none);
     }
     argstore s;
