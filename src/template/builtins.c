@@ -14,14 +14,14 @@
 
 enum { B_RANGE, B_DICT, B_LIPSUM, B_CYCLER, B_JOINER, B_NAMESPACE };
 
-#define BUILTIN(id, nm) {.h = {.base = {.type = VIAL_NULL, .as = {.s = {tpl_marker, TK_FUNC}}}}, .fkind = FN_BUILTIN, .which = id, .name = nm}
+#define BUILTIN(id, nm) {.h = {.base = {.type = VIAL_NULL, .as = {.s = {vial_tpl_marker, TK_FUNC}}}}, .fkind = FN_BUILTIN, .which = id, .name = nm}
 
 static tpl_func builtin_objs[] = {
     BUILTIN(B_RANGE, "range"),   BUILTIN(B_DICT, "dict"),     BUILTIN(B_LIPSUM, "lipsum"),
     BUILTIN(B_CYCLER, "cycler"), BUILTIN(B_JOINER, "joiner"), BUILTIN(B_NAMESPACE, "namespace"),
 };
 
-vial_value *tpl_builtin_global(tpl_render *r, const char *name, size_t len) {
+vial_value *vial_tpl_builtin_global(tpl_render *r, const char *name, size_t len) {
     (void)r;
     for (size_t i = 0; i < sizeof builtin_objs / sizeof builtin_objs[0]; i++)
         if (strlen(builtin_objs[i].name) == len && memcmp(builtin_objs[i].name, name, len) == 0)
@@ -39,22 +39,22 @@ static bool int_arg(tpl_render *r, const tpl_node *site, const vial_value *v, in
         return true;
     }
     if (tv_kind(v) == TK_UNDEF) {
-        tpl_undef_fail(r, site, v);
+        vial_tpl_undef_fail(r, site, v);
         return false;
     }
-    tpl_fail(r, site, "'%s' object cannot be interpreted as an integer", tv_type_name(v));
+    vial_tpl_raise(r, site, "'%s' object cannot be interpreted as an integer", vial_tv_type_name(v));
     return false;
 }
 
 static vial_value *make_range(tpl_render *r, const tpl_node *site, tpl_args *a) {
-    if (a->nkw) return tpl_failv(r, site, "range() takes no keyword arguments");
+    if (a->nkw) return vial_tpl_failv(r, site, "range() takes no keyword arguments");
     if (a->npos < 1 || a->npos > 3)
-        return tpl_failv(r, site, a->npos ? "range expected at most 3 arguments, got %zu" : "range expected at least 1 argument, got %zu", a->npos);
+        return vial_tpl_failv(r, site, a->npos ? "range expected at most 3 arguments, got %zu" : "range expected at least 1 argument, got %zu", a->npos);
     int64_t v[3] = {0, 0, 1};
     for (size_t i = 0; i < a->npos; i++)
         if (!int_arg(r, site, a->pos[i], &v[i])) return NULL;
-    tpl_range *rg = tpl_obj_new(r->arena, sizeof *rg, TK_RANGE);
-    if (!rg) return tpl_oom(r, site);
+    tpl_range *rg = vial_tpl_obj_new(r->arena, sizeof *rg, TK_RANGE);
+    if (!rg) return vial_tpl_oom(r, site);
     if (a->npos == 1) {
         rg->start = 0;
         rg->stop = v[0];
@@ -63,16 +63,16 @@ static vial_value *make_range(tpl_render *r, const tpl_node *site, tpl_args *a) 
         rg->start = v[0];
         rg->stop = v[1];
         rg->step = a->npos == 3 ? v[2] : 1;
-        if (rg->step == 0) return tpl_failv(r, site, "range() arg 3 must not be zero");
+        if (rg->step == 0) return vial_tpl_failv(r, site, "range() arg 3 must not be zero");
     }
     return &rg->h.base;
 }
 
 /* dict(mapping_or_pairs, **kwargs) */
 static vial_value *make_dict(tpl_render *r, const tpl_node *site, tpl_args *a, const char *fname) {
-    if (a->npos > 1) return tpl_failv(r, site, "%s expected at most 1 argument, got %zu", fname, a->npos);
+    if (a->npos > 1) return vial_tpl_failv(r, site, "%s expected at most 1 argument, got %zu", fname, a->npos);
     vial_value *obj = vial_new_object(r->arena);
-    if (!obj) return tpl_oom(r, site);
+    if (!obj) return vial_tpl_oom(r, site);
     if (a->npos == 1) {
         vial_value *src = a->pos[0];
         int k = tv_kind(src);
@@ -80,29 +80,29 @@ static vial_value *make_dict(tpl_render *r, const tpl_node *site, tpl_args *a, c
             for (size_t i = 0; i < src->as.obj.len; i++)
                 if (vial_object_set_ref(obj, src->as.obj.items[i].key, src->as.obj.items[i].key_len,
                                         src->as.obj.items[i].value) != 0)
-                    return tpl_oom(r, site);
+                    return vial_tpl_oom(r, site);
         } else if (k == TK_NAMESPACE) {
-            return tpl_failv(r, site, "'Namespace' object is not iterable");
+            return vial_tpl_failv(r, site, "'Namespace' object is not iterable");
         } else {
-            vial_value *list = tv_list(r, site, src);
+            vial_value *list = vial_tv_list(r, site, src);
             if (!list) return NULL;
             for (size_t i = 0; i < list->as.arr.len; i++) {
-                vial_value *pair = tv_list(r, site, list->as.arr.items[i]);
+                vial_value *pair = vial_tv_list(r, site, list->as.arr.items[i]);
                 if (!pair) return NULL;
                 if (pair->as.arr.len != 2)
-                    return tpl_failv(r, site,
+                    return vial_tpl_failv(r, site,
                                      "dictionary update sequence element #%zu has length %zu; 2 is required", i,
                                      pair->as.arr.len);
-                vial_value *key = tv_to_str(r, site, pair->as.arr.items[0]);
+                vial_value *key = vial_tv_to_str(r, site, pair->as.arr.items[0]);
                 if (!key) return NULL;
                 if (vial_object_set_ref(obj, key->as.s.ptr, key->as.s.len, pair->as.arr.items[1]) != 0)
-                    return tpl_oom(r, site);
+                    return vial_tpl_oom(r, site);
             }
         }
     }
     for (size_t i = 0; i < a->nkw; i++)
         if (vial_object_set_ref(obj, a->kwnames[i].ptr, a->kwnames[i].len, a->kwvals[i]) != 0)
-            return tpl_oom(r, site);
+            return vial_tpl_oom(r, site);
     return obj;
 }
 
@@ -137,19 +137,19 @@ static int64_t randrange(int64_t lo, int64_t hi) {
     return lo + (int64_t)(rng() % (uint64_t)(hi - lo));
 }
 
-size_t tpl_random_index(size_t n);
-size_t tpl_random_index(size_t n) { return n ? (size_t)(rng() % n) : 0; }
+size_t vial_tpl_random_index(size_t n);
+size_t vial_tpl_random_index(size_t n) { return n ? (size_t)(rng() % n) : 0; }
 
-vial_value *tpl_lipsum(tpl_render *r, const tpl_node *site, int64_t n, bool html, int64_t min, int64_t max) {
-    if (n > 10000 || max > 100000) return tpl_failv(r, site, "lipsum() arguments too large");
+vial_value *vial_tpl_lipsum(tpl_render *r, const tpl_node *site, int64_t n, bool html, int64_t min, int64_t max) {
+    if (n > 10000 || max > 100000) return vial_tpl_failv(r, site, "lipsum() arguments too large");
     size_t nwords = sizeof lorem_words / sizeof lorem_words[0];
     vial_buf out;
-    tv_buf(r, &out);
-    if (max <= min) return tpl_failv(r, site, "empty range for randrange() (%lld, %lld, %lld)", (long long)min,
+    vial_tv_buf(r, &out);
+    if (max <= min) return vial_tpl_failv(r, site, "empty range for randrange() (%lld, %lld, %lld)", (long long)min,
                                       (long long)max, (long long)(max - min));
     for (int64_t p = 0; p < n; p++) {
         vial_buf para;
-        tv_buf(r, &para);
+        vial_tv_buf(r, &para);
         bool next_cap = true;
         int64_t last_comma = 0, last_fullstop = 0;
         const char *last = NULL;
@@ -177,19 +177,19 @@ vial_value *tpl_lipsum(tpl_render *r, const tpl_node *site, int64_t n, bool html
                 tb_putc(&para, '.');
                 next_cap = true;
             }
-            if (para.len + out.len >= out.max) return tpl_failv(r, site, "lipsum() output too large");
+            if (para.len + out.len >= out.max) return vial_tpl_failv(r, site, "lipsum() output too large");
         }
         if (para.len && para.data[para.len - 1] == ',') para.data[para.len - 1] = '.';
         else if (!para.len || para.data[para.len - 1] != '.') tb_putc(&para, '.');
         int rc = 0;
         if (p) rc |= tb_puts(&out, html ? "\n" : "\n\n");
         if (html) rc |= tb_puts(&out, "<p>");
-        if (html) rc |= tv_escape_into(&out, para.data ? para.data : "", para.len);
+        if (html) rc |= vial_tv_escape_into(&out, para.data ? para.data : "", para.len);
         else rc |= tb_append(&out, para.data ? para.data : "", para.len);
         if (html) rc |= tb_puts(&out, "</p>");
-        if (rc || para.len >= para.max) return tpl_failv(r, site, "lipsum() output too large");
+        if (rc || para.len >= para.max) return vial_tpl_failv(r, site, "lipsum() output too large");
     }
-    return tv_buf_value(r, &out, html);
+    return vial_tv_buf_value(r, &out, html);
 }
 
 static vial_value *kwarg(tpl_args *a, const char *name) {
@@ -199,25 +199,25 @@ static vial_value *kwarg(tpl_args *a, const char *name) {
     return NULL;
 }
 
-vial_value *tpl_call_builtin(tpl_render *r, const tpl_node *site, tpl_func *fn, tpl_args *a) {
+vial_value *vial_tpl_call_builtin(tpl_render *r, const tpl_node *site, tpl_func *fn, tpl_args *a) {
     switch (fn->which) {
     case B_RANGE: return make_range(r, site, a);
     case B_DICT: return make_dict(r, site, a, "dict");
     case B_NAMESPACE: {
         vial_value *attrs = make_dict(r, site, a, "dict");
         if (!attrs) return NULL;
-        tpl_ns *ns = tpl_obj_new(r->arena, sizeof *ns, TK_NAMESPACE);
-        if (!ns) return tpl_oom(r, site);
+        tpl_ns *ns = vial_tpl_obj_new(r->arena, sizeof *ns, TK_NAMESPACE);
+        if (!ns) return vial_tpl_oom(r, site);
         ns->attrs = attrs;
         return &ns->h.base;
     }
     case B_CYCLER: {
-        if (a->nkw) return tpl_failv(r, site, "Cycler.__init__() got an unexpected keyword argument '%.*s'",
+        if (a->nkw) return vial_tpl_failv(r, site, "Cycler.__init__() got an unexpected keyword argument '%.*s'",
                                      (int)a->kwnames[0].len, a->kwnames[0].ptr);
-        if (!a->npos) return tpl_failv(r, site, "at least one item has to be provided");
-        tpl_cycler *c = tpl_obj_new(r->arena, sizeof *c, TK_CYCLER);
+        if (!a->npos) return vial_tpl_failv(r, site, "at least one item has to be provided");
+        tpl_cycler *c = vial_tpl_obj_new(r->arena, sizeof *c, TK_CYCLER);
         vial_value **items = vial_arena_alloc(r->arena, a->npos * sizeof *items);
-        if (!c || !items) return tpl_oom(r, site);
+        if (!c || !items) return vial_tpl_oom(r, site);
         memcpy(items, a->pos, a->npos * sizeof *items);
         c->items = items;
         c->n = a->npos;
@@ -225,17 +225,17 @@ vial_value *tpl_call_builtin(tpl_render *r, const tpl_node *site, tpl_func *fn, 
     }
     case B_JOINER: {
         vial_value *sep = a->npos ? a->pos[0] : kwarg(a, "sep");
-        if (a->npos > 1) return tpl_failv(r, site, "Joiner.__init__() takes from 1 to 2 positional arguments");
-        tpl_joiner *j = tpl_obj_new(r->arena, sizeof *j, TK_JOINER);
-        if (!j) return tpl_oom(r, site);
+        if (a->npos > 1) return vial_tpl_failv(r, site, "Joiner.__init__() takes from 1 to 2 positional arguments");
+        tpl_joiner *j = vial_tpl_obj_new(r->arena, sizeof *j, TK_JOINER);
+        if (!j) return vial_tpl_oom(r, site);
         j->sep = sep ? sep : vial_new_str_ref(r->arena, ", ", 2);
-        if (!j->sep) return tpl_oom(r, site);
+        if (!j->sep) return vial_tpl_oom(r, site);
         return &j->h.base;
     }
     case B_LIPSUM: {
         static const char *const names[] = {"n", "html", "min", "max"};
         vial_value *p[4] = {NULL, NULL, NULL, NULL};
-        if (a->npos > 4) return tpl_failv(r, site, "generate_lorem_ipsum() takes from 0 to 4 positional arguments");
+        if (a->npos > 4) return vial_tpl_failv(r, site, "generate_lorem_ipsum() takes from 0 to 4 positional arguments");
         for (size_t i = 0; i < a->npos; i++) p[i] = a->pos[i];
         for (size_t k = 0; k < a->nkw; k++) {
             int slot = -1;
@@ -243,7 +243,7 @@ vial_value *tpl_call_builtin(tpl_render *r, const tpl_node *site, tpl_func *fn, 
                 if (a->kwnames[k].len == strlen(names[i]) && memcmp(a->kwnames[k].ptr, names[i], a->kwnames[k].len) == 0)
                     slot = i;
             if (slot < 0)
-                return tpl_failv(r, site, "generate_lorem_ipsum() got an unexpected keyword argument '%.*s'",
+                return vial_tpl_failv(r, site, "generate_lorem_ipsum() got an unexpected keyword argument '%.*s'",
                                  (int)a->kwnames[k].len, a->kwnames[k].ptr);
             p[slot] = a->kwvals[k];
         }
@@ -253,12 +253,12 @@ vial_value *tpl_call_builtin(tpl_render *r, const tpl_node *site, tpl_func *fn, 
         if (p[3] && !int_arg(r, site, p[3], &mx)) return NULL;
         bool html = true;
         if (p[1]) {
-            int t = tv_truthy(r, site, p[1]);
+            int t = vial_tv_truthy(r, site, p[1]);
             if (t < 0) return NULL;
             html = t;
         }
-        return tpl_lipsum(r, site, n, html, mn, mx);
+        return vial_tpl_lipsum(r, site, n, html, mn, mx);
     }
     }
-    return tpl_failv(r, site, "unknown builtin");
+    return vial_tpl_failv(r, site, "unknown builtin");
 }

@@ -402,7 +402,7 @@ static void try_fold(compiler *c, tpl_node *n, int ae) {
         tpl_err scratch = {0};
         tpl_render r = {.env = c->env, .arena = c->t->arena, .err = &scratch, .tmpl = c->t};
         for (uint32_t i = 0; i < n->u.items.n; i++)
-            if (tv_str(&r, &b, n->u.items.items[i]->u.value) != 0) return;
+            if (vial_tv_str(&r, &b, n->u.items.items[i]->u.value) != 0) return;
         vial_value *v = vial_new_str_ref(c->t->arena, vial_buf_cstr(&b), b.len);
         if (!v) return;
         n->kind = N_CONST;
@@ -415,7 +415,7 @@ static void try_fold(compiler *c, tpl_node *n, int ae) {
     vial_buf_init(&sink, c->t->arena, 1 << 20);
     tpl_render r = {.env = c->env, .arena = c->t->arena, .out = &sink, .max_output = 1 << 20,
                     .autoescape = ae > 0, .max_depth = 10, .tmpl = c->t, .err = &scratch};
-    vial_value *v = tpl_eval(&r, NULL, n);
+    vial_value *v = vial_tpl_eval(&r, NULL, n);
     if (!v || r.failed || !immutable_const(v)) return;
     n->kind = N_CONST;
     n->flags &= (uint16_t)~NF_CONST_STR;
@@ -431,9 +431,9 @@ static int resolve_filter(compiler *c, tpl_node *n, scope s) {
     bool is_filter = n->kind == N_FILTER;
     vial_str name = n->u.filter.name;
     const tpl_userfn *u =
-        tpl_env_find(is_filter ? c->env->filters : c->env->tests, is_filter ? c->env->nfilters : c->env->ntests,
+        vial_tpl_env_find(is_filter ? c->env->filters : c->env->tests, is_filter ? c->env->nfilters : c->env->ntests,
                      name.ptr, name.len);
-    const tpl_builtin *b = u ? NULL : is_filter ? tpl_find_filter(name.ptr, name.len) : tpl_find_test(name.ptr, name.len);
+    const tpl_builtin *b = u ? NULL : is_filter ? vial_tpl_find_filter(name.ptr, name.len) : vial_tpl_find_test(name.ptr, name.len);
     n->u.filter.user = u;
     n->u.filter.builtin = b;
     if (!u && !b && !s.soft)
@@ -467,8 +467,8 @@ static int walk_expr(compiler *c, tpl_node *n, scope s) {
             static vial_value probe_obj = {.type = VIAL_OBJECT}, probe_arr = {.type = VIAL_ARRAY},
                               probe_str = {.type = VIAL_STRING};
             vial_str a = n->u.attr.attr;
-            if (!tpl_has_method(&probe_obj, a.ptr, a.len) && !tpl_has_method(&probe_arr, a.ptr, a.len) &&
-                !tpl_has_method(&probe_str, a.ptr, a.len))
+            if (!vial_tpl_has_method(&probe_obj, a.ptr, a.len) && !vial_tpl_has_method(&probe_arr, a.ptr, a.len) &&
+                !vial_tpl_has_method(&probe_str, a.ptr, a.len))
                 n->flags |= NF_NOT_METHOD;
         }
         break;
@@ -672,10 +672,10 @@ static int fold_body(compiler *c, tpl_list *body, int ae_fold) {
                 if (ae && !tv_is_safe(v)) {
                     vial_buf tmp;
                     vial_buf_init(&tmp, c->t->arena, 0);
-                    rc = tv_str(&r, &tmp, v);
-                    if (rc == 0) rc = tv_escape_into(&b, tmp.data ? tmp.data : "", tmp.len);
+                    rc = vial_tv_str(&r, &tmp, v);
+                    if (rc == 0) rc = vial_tv_escape_into(&b, tmp.data ? tmp.data : "", tmp.len);
                 } else {
-                    rc = tv_str(&r, &b, v);
+                    rc = vial_tv_str(&r, &b, v);
                 }
                 if (rc != 0) return fail(c, n, "out of memory");
                 n->kind = S_TEXT;
@@ -738,7 +738,7 @@ static int walk_body(compiler *c, tpl_list *body, scope s) {
     return fold_body(c, body, s.ae_fold);
 }
 
-int tpl_compile(struct vial_tpl_env *env, tpl_template *t, tpl_err *err) {
+int vial_tpl_compile(struct vial_tpl_env *env, tpl_template *t, tpl_err *err) {
     compiler c = {.env = env, .t = t, .err = err};
     if (collect_blocks(&c, &t->root)) return -1;
     int ae = t->autoescape ? 1 : 0;

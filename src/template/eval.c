@@ -1,6 +1,6 @@
 /* eval.c - expressions.
  *
- * tpl_eval walks an expression tree and returns a value from the context,
+ * vial_tpl_eval walks an expression tree and returns a value from the context,
  * a constant from the compiled template, or a new value in the render arena;
  * NULL means an error was recorded in the render state. Attribute access
  * follows Jinja2's environment.getattr (Python attribute first, then item:
@@ -24,7 +24,7 @@ static void record(tpl_render *r, const tpl_node *site, int kind, const char *fm
     r->failed = true;
     tpl_err *e = r->err;
     e->kind = kind;
-    tpl_err_where(e, r->tmpl);
+    vial_tpl_err_where(e, r->tmpl);
     const tpl_node *stmt = r->stmt ? r->stmt : site;
     if (stmt) {
         e->line = (int)stmt->line;
@@ -35,7 +35,7 @@ static void record(tpl_render *r, const tpl_node *site, int kind, const char *fm
     vsnprintf(e->message, sizeof e->message, fmt, ap);
 }
 
-int tpl_fail(tpl_render *r, const tpl_node *site, const char *fmt, ...) {
+int vial_tpl_raise(tpl_render *r, const tpl_node *site, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     record(r, site, VIAL_TPL_ERR_RUNTIME, fmt, ap);
@@ -43,7 +43,7 @@ int tpl_fail(tpl_render *r, const tpl_node *site, const char *fmt, ...) {
     return -1;
 }
 
-vial_value *tpl_failv(tpl_render *r, const tpl_node *site, const char *fmt, ...) {
+vial_value *vial_tpl_failv(tpl_render *r, const tpl_node *site, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     record(r, site, VIAL_TPL_ERR_RUNTIME, fmt, ap);
@@ -58,32 +58,32 @@ static void record_kind(tpl_render *r, const tpl_node *site, int kind, const cha
     va_end(ap);
 }
 
-vial_value *tpl_oom(tpl_render *r, const tpl_node *site) {
+vial_value *vial_tpl_oom(tpl_render *r, const tpl_node *site) {
     record_kind(r, site, VIAL_TPL_ERR_MEMORY, "out of memory while rendering the template");
     return NULL;
 }
 
 /* ---- undefined ---- */
 
-vial_value *tpl_undefined(tpl_render *r, const char *hint, const vial_value *obj, const char *name, size_t len) {
-    tpl_undef *u = tpl_obj_new(r->arena, sizeof *u, TK_UNDEF);
-    if (!u) return tpl_oom(r, NULL);
+vial_value *vial_tpl_undefined(tpl_render *r, const char *hint, const vial_value *obj, const char *name, size_t len) {
+    tpl_undef *u = vial_tpl_obj_new(r->arena, sizeof *u, TK_UNDEF);
+    if (!u) return vial_tpl_oom(r, NULL);
     u->hint = hint;
     u->obj = obj;
     u->name = (vial_str){name, len};
     return &u->h.base;
 }
 
-vial_value *tpl_undefined_index(tpl_render *r, const vial_value *obj, vial_value *index) {
-    tpl_undef *u = tpl_obj_new(r->arena, sizeof *u, TK_UNDEF);
-    if (!u) return tpl_oom(r, NULL);
+vial_value *vial_tpl_undefined_index(tpl_render *r, const vial_value *obj, vial_value *index) {
+    tpl_undef *u = vial_tpl_obj_new(r->arena, sizeof *u, TK_UNDEF);
+    if (!u) return vial_tpl_oom(r, NULL);
     u->obj = obj;
     u->has_index = true;
     u->index = index;
     return &u->h.base;
 }
 
-const char *tpl_undef_message(tpl_render *r, const vial_value *v) {
+const char *vial_tpl_undef_message(tpl_render *r, const vial_value *v) {
     const tpl_undef *u = (const tpl_undef *)v;
     if (u->hint) return u->hint;
     vial_buf b;
@@ -92,23 +92,23 @@ const char *tpl_undef_message(tpl_render *r, const vial_value *v) {
         vial_value name = {.type = VIAL_STRING};
         name.as.s.ptr = u->name.ptr ? u->name.ptr : "";
         name.as.s.len = u->name.len;
-        tv_repr(r, &b, &name);
+        vial_tv_repr(r, &b, &name);
         tb_puts(&b, " is undefined");
     } else if (u->has_index) {
-        vial_buf_printf(&b, "%s has no element ", tv_object_type_repr(u->obj));
-        tv_repr(r, &b, u->index);
+        vial_buf_printf(&b, "%s has no element ", vial_tv_object_type_repr(u->obj));
+        vial_tv_repr(r, &b, u->index);
     } else {
-        vial_buf_printf(&b, "'%s' has no attribute ", tv_object_type_repr(u->obj));
+        vial_buf_printf(&b, "'%s' has no attribute ", vial_tv_object_type_repr(u->obj));
         vial_value name = {.type = VIAL_STRING};
         name.as.s.ptr = u->name.ptr;
         name.as.s.len = u->name.len;
-        tv_repr(r, &b, &name);
+        vial_tv_repr(r, &b, &name);
     }
     return vial_buf_cstr(&b);
 }
 
-int tpl_undef_fail(tpl_render *r, const tpl_node *site, const vial_value *u) {
-    return tpl_fail(r, site, "%s", tpl_undef_message(r, u));
+int vial_tpl_undef_fail(tpl_render *r, const tpl_node *site, const vial_value *u) {
+    return vial_tpl_raise(r, site, "%s", vial_tpl_undef_message(r, u));
 }
 
 /* ---- attribute and item access ---- */
@@ -121,19 +121,19 @@ static bool eq(const char *name, size_t len, const char *lit) {
 }
 
 static vial_value *bound_method(tpl_render *r, vial_value *self, const char *name, size_t len) {
-    tpl_func *f = tpl_obj_new(r->arena, sizeof *f, TK_FUNC);
-    if (!f) return tpl_oom(r, NULL);
+    tpl_func *f = vial_tpl_obj_new(r->arena, sizeof *f, TK_FUNC);
+    if (!f) return vial_tpl_oom(r, NULL);
     f->fkind = FN_METHOD;
     f->self = self;
     f->name = vial_arena_strndup(r->arena, name, len);
-    if (!f->name) return tpl_oom(r, NULL);
+    if (!f->name) return vial_tpl_oom(r, NULL);
     return &f->h.base;
 }
 
 static vial_value *block_ref(tpl_render *r, tpl_context *ctx, const tpl_block_stack *stack, uint32_t depth,
                              const char *name) {
-    tpl_func *f = tpl_obj_new(r->arena, sizeof *f, TK_FUNC);
-    if (!f) return tpl_oom(r, NULL);
+    tpl_func *f = vial_tpl_obj_new(r->arena, sizeof *f, TK_FUNC);
+    if (!f) return vial_tpl_oom(r, NULL);
     f->fkind = FN_BLOCK;
     f->ctx = ctx;
     f->stack = stack;
@@ -148,10 +148,10 @@ static const tpl_block_stack *find_stack(tpl_context *ctx, const char *name, siz
     return NULL;
 }
 
-vial_value *tpl_getattr(tpl_render *r, const tpl_node *site, vial_value *obj, const char *name, size_t len) {
+vial_value *vial_tpl_getattr(tpl_render *r, const tpl_node *site, vial_value *obj, const char *name, size_t len) {
     switch (tv_kind(obj)) {
     case TK_OBJECT: {
-        if (tpl_has_method(obj, name, len)) return bound_method(r, obj, name, len);
+        if (vial_tpl_has_method(obj, name, len)) return bound_method(r, obj, name, len);
         vial_value *v = vial_object_getn(obj, name, len);
         if (v) return v;
         break;
@@ -161,19 +161,19 @@ vial_value *tpl_getattr(tpl_render *r, const tpl_node *site, vial_value *obj, co
             if (eq(name, len, "grouper")) return obj->as.arr.items[0];
             if (eq(name, len, "list")) return obj->as.arr.items[1];
         }
-        if (tpl_has_method(obj, name, len)) return bound_method(r, obj, name, len);
+        if (vial_tpl_has_method(obj, name, len)) return bound_method(r, obj, name, len);
         break;
     case TK_STRING:
-        if (tpl_has_method(obj, name, len)) return bound_method(r, obj, name, len);
+        if (vial_tpl_has_method(obj, name, len)) return bound_method(r, obj, name, len);
         break;
     case TK_INT:
     case TK_BOOL:
     case TK_DOUBLE:
-        if (eq(name, len, "real")) return obj->type == VIAL_BOOL ? tv_int(r, obj->as.b) : obj;
-        if (eq(name, len, "imag")) return obj->type == VIAL_DOUBLE ? tv_double(r, 0.0) : tv_int(r, 0);
-        if (tpl_has_method(obj, name, len)) return bound_method(r, obj, name, len);
+        if (eq(name, len, "real")) return obj->type == VIAL_BOOL ? vial_tv_int(r, obj->as.b) : obj;
+        if (eq(name, len, "imag")) return obj->type == VIAL_DOUBLE ? vial_tv_double(r, 0.0) : vial_tv_int(r, 0);
+        if (vial_tpl_has_method(obj, name, len)) return bound_method(r, obj, name, len);
         break;
-    case TK_UNDEF: tpl_undef_fail(r, site, obj); return NULL;
+    case TK_UNDEF: vial_tpl_undef_fail(r, site, obj); return NULL;
     case TK_LOOP: {
         vial_value *v = loop_attr(r, site, (tpl_loop *)obj, name, len);
         if (v || r->failed) return v;
@@ -198,13 +198,13 @@ vial_value *tpl_getattr(tpl_render *r, const tpl_node *site, vial_value *obj, co
         tpl_selfref *s = (tpl_selfref *)obj;
         const tpl_block_stack *st = find_stack(s->ctx, name, len);
         if (st) return block_ref(r, s->ctx, st, 0, vial_arena_strndup(r->arena, name, len));
-        return tpl_failv(r, site, "'%.*s'", (int)len, name); /* KeyError from context.blocks */
+        return vial_tpl_failv(r, site, "'%.*s'", (int)len, name); /* KeyError from context.blocks */
     }
     case TK_FUNC: {
         tpl_func *f = (tpl_func *)obj;
         if (f->fkind == FN_BLOCK && eq(name, len, "super")) {
             if (f->depth + 1 >= f->stack->n)
-                return tpl_undefined(r, vial_arena_sprintf(r->arena, "there is no parent block called '%s'.", f->name),
+                return vial_tpl_undefined(r, vial_arena_sprintf(r->arena, "there is no parent block called '%s'.", f->name),
                                      NULL, "super", 5);
             return block_ref(r, f->ctx, f->stack, f->depth + 1, f->name);
         }
@@ -215,35 +215,35 @@ vial_value *tpl_getattr(tpl_render *r, const tpl_node *site, vial_value *obj, co
         if (eq(name, len, "name")) return m->def->call ? vial_value_null() : vial_new_str_ref(r->arena, m->def->name.ptr, m->def->name.len);
         if (eq(name, len, "arguments")) {
             vial_value **items = vial_arena_alloc(r->arena, (m->def->nparams + 1) * sizeof *items);
-            if (!items) return tpl_oom(r, site);
+            if (!items) return vial_tpl_oom(r, site);
             for (uint32_t i = 0; i < m->def->nparams; i++) {
                 items[i] = vial_new_str_ref(r->arena, m->def->params[i].ptr, m->def->params[i].len);
-                if (!items[i]) return tpl_oom(r, site);
+                if (!items[i]) return vial_tpl_oom(r, site);
             }
-            return tv_tuple(r, m->def->nparams, items);
+            return vial_tv_tuple(r, m->def->nparams, items);
         }
-        if (eq(name, len, "catch_kwargs")) return tv_bool(m->def->uses_kwargs);
-        if (eq(name, len, "catch_varargs")) return tv_bool(m->def->uses_varargs);
-        if (eq(name, len, "caller")) return tv_bool(m->def->uses_caller);
+        if (eq(name, len, "catch_kwargs")) return vial_tv_bool(m->def->uses_kwargs);
+        if (eq(name, len, "catch_varargs")) return vial_tv_bool(m->def->uses_varargs);
+        if (eq(name, len, "caller")) return vial_tv_bool(m->def->uses_caller);
         break;
     }
     case TK_RANGE: {
         tpl_range *rg = (tpl_range *)obj;
-        if (eq(name, len, "start")) return tv_int(r, rg->start);
-        if (eq(name, len, "stop")) return tv_int(r, rg->stop);
-        if (eq(name, len, "step")) return tv_int(r, rg->step);
-        if (tpl_has_method(obj, name, len)) return bound_method(r, obj, name, len);
+        if (eq(name, len, "start")) return vial_tv_int(r, rg->start);
+        if (eq(name, len, "stop")) return vial_tv_int(r, rg->stop);
+        if (eq(name, len, "step")) return vial_tv_int(r, rg->step);
+        if (vial_tpl_has_method(obj, name, len)) return bound_method(r, obj, name, len);
         break;
     }
     case TK_JOINER: {
         tpl_joiner *j = (tpl_joiner *)obj;
         if (eq(name, len, "sep")) return j->sep;
-        if (eq(name, len, "used")) return tv_bool(j->used);
+        if (eq(name, len, "used")) return vial_tv_bool(j->used);
         break;
     }
     default: break;
     }
-    return tpl_undefined(r, NULL, obj, name, len);
+    return vial_tpl_undefined(r, NULL, obj, name, len);
 }
 
 static bool as_index(const vial_value *v, int64_t *out) {
@@ -258,7 +258,7 @@ static bool as_index(const vial_value *v, int64_t *out) {
     return false;
 }
 
-vial_value *tpl_getitem(tpl_render *r, const tpl_node *site, vial_value *obj, vial_value *key) {
+vial_value *vial_tpl_getitem(tpl_render *r, const tpl_node *site, vial_value *obj, vial_value *key) {
     int k = tv_kind(obj);
     int64_t idx;
     switch (k) {
@@ -266,52 +266,52 @@ vial_value *tpl_getitem(tpl_render *r, const tpl_node *site, vial_value *obj, vi
         if (key->type == VIAL_STRING) {
             vial_value *v = vial_object_getn(obj, key->as.s.ptr, key->as.s.len);
             if (v) return v;
-            if (tpl_has_method(obj, key->as.s.ptr, key->as.s.len))
+            if (vial_tpl_has_method(obj, key->as.s.ptr, key->as.s.len))
                 return bound_method(r, obj, key->as.s.ptr, key->as.s.len);
-            return tpl_undefined(r, NULL, obj, key->as.s.ptr, key->as.s.len);
+            return vial_tpl_undefined(r, NULL, obj, key->as.s.ptr, key->as.s.len);
         }
-        if (tv_kind(key) == TK_UNDEF) return tpl_undefined_index(r, obj, key);
-        return tpl_undefined_index(r, obj, key);
+        if (tv_kind(key) == TK_UNDEF) return vial_tpl_undefined_index(r, obj, key);
+        return vial_tpl_undefined_index(r, obj, key);
     case TK_ARRAY:
         if (obj->tag == TPL_TAG_KEYS || obj->tag == TPL_TAG_VALUES || obj->tag == TPL_TAG_ITEMS)
-            return tpl_undefined_index(r, obj, key);
+            return vial_tpl_undefined_index(r, obj, key);
         if (as_index(key, &idx)) {
             int64_t n = (int64_t)obj->as.arr.len;
             if (idx < 0) idx += n;
             if (idx >= 0 && idx < n) return obj->as.arr.items[idx];
-            return tpl_undefined_index(r, obj, key);
+            return vial_tpl_undefined_index(r, obj, key);
         }
         break;
     case TK_STRING:
         if (as_index(key, &idx)) {
-            int64_t n = (int64_t)tv_cp_len(obj->as.s.ptr, obj->as.s.len);
+            int64_t n = (int64_t)vial_tv_cp_len(obj->as.s.ptr, obj->as.s.len);
             if (idx < 0) idx += n;
             if (idx >= 0 && idx < n) {
-                size_t off = tv_cp_offset(obj->as.s.ptr, obj->as.s.len, (size_t)idx);
+                size_t off = vial_tv_cp_offset(obj->as.s.ptr, obj->as.s.len, (size_t)idx);
                 uint32_t cp;
-                size_t cl = tv_next_cp(obj->as.s.ptr + off, obj->as.s.len - off, &cp);
+                size_t cl = vial_tv_next_cp(obj->as.s.ptr + off, obj->as.s.len - off, &cp);
                 vial_value *c = vial_new_str_ref(r->arena, obj->as.s.ptr + off, cl);
-                if (!c) return tpl_oom(r, site);
+                if (!c) return vial_tpl_oom(r, site);
                 c->flags = obj->flags & VIAL_FLAG_SAFE;
                 return c;
             }
-            return tpl_undefined_index(r, obj, key);
+            return vial_tpl_undefined_index(r, obj, key);
         }
         break;
     case TK_RANGE:
         if (as_index(key, &idx)) {
             tpl_range *rg = (tpl_range *)obj;
-            int64_t n = tpl_range_len(rg);
+            int64_t n = vial_tpl_range_len(rg);
             if (idx < 0) idx += n;
-            if (idx >= 0 && idx < n) return tv_int(r, rg->start + idx * rg->step);
-            return tpl_undefined_index(r, obj, key);
+            if (idx >= 0 && idx < n) return vial_tv_int(r, rg->start + idx * rg->step);
+            return vial_tpl_undefined_index(r, obj, key);
         }
         break;
-    case TK_UNDEF: tpl_undef_fail(r, site, obj); return NULL;
+    case TK_UNDEF: vial_tpl_undef_fail(r, site, obj); return NULL;
     default: break;
     }
-    if (key->type == VIAL_STRING) return tpl_getattr(r, site, obj, key->as.s.ptr, key->as.s.len);
-    return tpl_undefined_index(r, obj, key);
+    if (key->type == VIAL_STRING) return vial_tpl_getattr(r, site, obj, key->as.s.ptr, key->as.s.len);
+    return vial_tpl_undefined_index(r, obj, key);
 }
 
 /* Python slice semantics for lists, tuples, strings and ranges. */
@@ -319,38 +319,38 @@ static int slice_bound(tpl_render *r, const tpl_node *site, const vial_value *v,
     *present = false;
     if (!v || v->type == VIAL_NULL) return 0;
     if (tv_kind(v) == TK_UNDEF) {
-        if (r->strict) return tpl_undef_fail(r, site, v);
-        return tpl_fail(r, site, "slice indices must be integers or None or have an __index__ method");
+        if (r->strict) return vial_tpl_undef_fail(r, site, v);
+        return vial_tpl_raise(r, site, "slice indices must be integers or None or have an __index__ method");
     }
-    if (!as_index(v, out)) return tpl_fail(r, site, "slice indices must be integers or None or have an __index__ method");
+    if (!as_index(v, out)) return vial_tpl_raise(r, site, "slice indices must be integers or None or have an __index__ method");
     *present = true;
     return 0;
 }
 
 static vial_value *eval_slice(tpl_render *r, tpl_frame *f, const tpl_node *n) {
-    vial_value *obj = tpl_eval(r, f, n->u.slice.obj);
+    vial_value *obj = vial_tpl_eval(r, f, n->u.slice.obj);
     if (!obj) return NULL;
     vial_value *sv[3] = {NULL, NULL, NULL};
     const tpl_node *parts[3] = {n->u.slice.start, n->u.slice.stop, n->u.slice.step};
     for (int i = 0; i < 3; i++)
-        if (parts[i] && !(sv[i] = tpl_eval(r, f, parts[i]))) return NULL;
+        if (parts[i] && !(sv[i] = vial_tpl_eval(r, f, parts[i]))) return NULL;
     int k = tv_kind(obj);
     if (k == TK_UNDEF) {
-        tpl_undef_fail(r, n, obj);
+        vial_tpl_undef_fail(r, n, obj);
         return NULL;
     }
-    if (k == TK_OBJECT) return tpl_failv(r, n, "unhashable type: 'slice'");
+    if (k == TK_OBJECT) return vial_tpl_failv(r, n, "unhashable type: 'slice'");
     if (k != TK_ARRAY && k != TK_STRING && k != TK_RANGE)
-        return tpl_failv(r, n, "'%s' object is not subscriptable", tv_type_name(obj));
+        return vial_tpl_failv(r, n, "'%s' object is not subscriptable", vial_tv_type_name(obj));
     bool has[3];
     int64_t val[3] = {0, 0, 1};
     for (int i = 0; i < 3; i++)
         if (slice_bound(r, n, sv[i], &has[i], &val[i]) != 0) return NULL;
     int64_t step = has[2] ? val[2] : 1;
-    if (step == 0) return tpl_failv(r, n, "slice step cannot be zero");
+    if (step == 0) return vial_tpl_failv(r, n, "slice step cannot be zero");
     int64_t len = k == TK_ARRAY    ? (int64_t)obj->as.arr.len
-                  : k == TK_STRING ? (int64_t)tv_cp_len(obj->as.s.ptr, obj->as.s.len)
-                                   : tpl_range_len((tpl_range *)obj);
+                  : k == TK_STRING ? (int64_t)vial_tv_cp_len(obj->as.s.ptr, obj->as.s.len)
+                                   : vial_tpl_range_len((tpl_range *)obj);
     int64_t start, stop;
     if (step > 0) {
         start = has[0] ? val[0] : 0;
@@ -376,8 +376,8 @@ static vial_value *eval_slice(tpl_render *r, tpl_frame *f, const tpl_node *n) {
     if (step < 0 && start > stop) count = (start - stop - 1) / (-step) + 1;
     if (k == TK_RANGE) {
         tpl_range *rg = (tpl_range *)obj;
-        tpl_range *out = tpl_obj_new(r->arena, sizeof *out, TK_RANGE);
-        if (!out) return tpl_oom(r, n);
+        tpl_range *out = vial_tpl_obj_new(r->arena, sizeof *out, TK_RANGE);
+        if (!out) return vial_tpl_oom(r, n);
         /* Python: range(r.start + i.start*r.step, r.start + i.stop*r.step, r.step*i.step) */
         out->start = rg->start + start * rg->step;
         out->step = rg->step * step;
@@ -386,11 +386,11 @@ static vial_value *eval_slice(tpl_render *r, tpl_frame *f, const tpl_node *n) {
     }
     if (k == TK_ARRAY) {
         vial_value *out = vial_new_array(r->arena);
-        if (!out) return tpl_oom(r, n);
+        if (!out) return vial_tpl_oom(r, n);
         out->tag = obj->tag;
         if (count) {
             out->as.arr.items = vial_arena_alloc(r->arena, (size_t)count * sizeof(vial_value *));
-            if (!out->as.arr.items) return tpl_oom(r, n);
+            if (!out->as.arr.items) return vial_tpl_oom(r, n);
             for (int64_t i = 0; i < count; i++) out->as.arr.items[i] = obj->as.arr.items[start + i * step];
             out->as.arr.len = out->as.arr.cap = (size_t)count;
         }
@@ -400,29 +400,29 @@ static vial_value *eval_slice(tpl_render *r, tpl_frame *f, const tpl_node *n) {
     const char *s = obj->as.s.ptr;
     size_t sn = obj->as.s.len;
     if (step == 1) {
-        size_t a = tv_cp_offset(s, sn, (size_t)start);
-        size_t b = count ? a + tv_cp_offset(s + a, sn - a, (size_t)count) : a;
+        size_t a = vial_tv_cp_offset(s, sn, (size_t)start);
+        size_t b = count ? a + vial_tv_cp_offset(s + a, sn - a, (size_t)count) : a;
         vial_value *out = vial_new_str_ref(r->arena, s + a, b - a);
-        if (!out) return tpl_oom(r, n);
+        if (!out) return vial_tpl_oom(r, n);
         out->flags = obj->flags & VIAL_FLAG_SAFE;
         return out;
     }
     size_t *offs = vial_arena_alloc(r->arena, ((size_t)len + 1) * sizeof *offs);
-    if (!offs) return tpl_oom(r, n);
+    if (!offs) return vial_tpl_oom(r, n);
     size_t off = 0;
     for (int64_t i = 0; i < len; i++) {
         offs[i] = off;
         uint32_t cp;
-        off += tv_next_cp(s + off, sn - off, &cp);
+        off += vial_tv_next_cp(s + off, sn - off, &cp);
     }
     offs[len] = sn;
     vial_buf b;
-    tv_buf(r, &b);
+    vial_tv_buf(r, &b);
     for (int64_t i = 0; i < count; i++) {
         int64_t ci = start + i * step;
-        if (tb_append(&b, s + offs[ci], offs[ci + 1] - offs[ci]) != 0) return tpl_failv(r, n, "string too large");
+        if (tb_append(&b, s + offs[ci], offs[ci + 1] - offs[ci]) != 0) return vial_tpl_failv(r, n, "string too large");
     }
-    return tv_buf_value(r, &b, tv_is_safe(obj));
+    return vial_tv_buf_value(r, &b, tv_is_safe(obj));
 }
 
 /* ---- loop and cycler attributes ---- */
@@ -430,32 +430,32 @@ static vial_value *eval_slice(tpl_render *r, tpl_frame *f, const tpl_node *n) {
 static vial_value *loop_attr(tpl_render *r, const tpl_node *site, tpl_loop *l, const char *name, size_t len) {
     switch (len) {
     case 5:
-        if (eq(name, len, "index")) return tv_int(r, (int64_t)l->index0 + 1);
-        if (eq(name, len, "first")) return tv_bool(l->index0 == 0);
-        if (eq(name, len, "depth")) return tv_int(r, l->depth0 + 1);
+        if (eq(name, len, "index")) return vial_tv_int(r, (int64_t)l->index0 + 1);
+        if (eq(name, len, "first")) return vial_tv_bool(l->index0 == 0);
+        if (eq(name, len, "depth")) return vial_tv_int(r, l->depth0 + 1);
         if (eq(name, len, "cycle")) goto method;
         break;
     case 6:
-        if (eq(name, len, "index0")) return tv_int(r, (int64_t)l->index0);
-        if (eq(name, len, "length")) return tv_int(r, (int64_t)l->len);
-        if (eq(name, len, "depth0")) return tv_int(r, l->depth0);
+        if (eq(name, len, "index0")) return vial_tv_int(r, (int64_t)l->index0);
+        if (eq(name, len, "length")) return vial_tv_int(r, (int64_t)l->len);
+        if (eq(name, len, "depth0")) return vial_tv_int(r, l->depth0);
         break;
     case 4:
-        if (eq(name, len, "last")) return tv_bool(l->index0 + 1 >= l->len);
+        if (eq(name, len, "last")) return vial_tv_bool(l->index0 + 1 >= l->len);
         break;
     case 8:
-        if (eq(name, len, "revindex")) return tv_int(r, (int64_t)(l->len - l->index0));
+        if (eq(name, len, "revindex")) return vial_tv_int(r, (int64_t)(l->len - l->index0));
         if (eq(name, len, "previtem")) {
-            if (l->index0 == 0) return tpl_undefined(r, "there is no previous item", NULL, NULL, 0);
+            if (l->index0 == 0) return vial_tpl_undefined(r, "there is no previous item", NULL, NULL, 0);
             return l->items[l->index0 - 1];
         }
         if (eq(name, len, "nextitem")) {
-            if (l->index0 + 1 >= l->len) return tpl_undefined(r, "there is no next item", NULL, NULL, 0);
+            if (l->index0 + 1 >= l->len) return vial_tpl_undefined(r, "there is no next item", NULL, NULL, 0);
             return l->items[l->index0 + 1];
         }
         break;
     case 9:
-        if (eq(name, len, "revindex0")) return tv_int(r, (int64_t)(l->len - l->index0 - 1));
+        if (eq(name, len, "revindex0")) return vial_tv_int(r, (int64_t)(l->len - l->index0 - 1));
         break;
     case 7:
         if (eq(name, len, "changed")) goto method;
@@ -464,8 +464,8 @@ static vial_value *loop_attr(tpl_render *r, const tpl_node *site, tpl_loop *l, c
     (void)site;
     return NULL;
 method: {
-    tpl_func *f = tpl_obj_new(r->arena, sizeof *f, TK_FUNC);
-    if (!f) return tpl_oom(r, site);
+    tpl_func *f = vial_tpl_obj_new(r->arena, sizeof *f, TK_FUNC);
+    if (!f) return vial_tpl_oom(r, site);
     f->fkind = FN_LOOPCALL;
     f->which = name[1] == 'y' ? 0 : 1; /* cycle / changed */
     f->name = name[1] == 'y' ? "cycle" : "changed";
@@ -476,11 +476,11 @@ method: {
 
 static vial_value *cycler_attr(tpl_render *r, tpl_cycler *c, const char *name, size_t len) {
     if (eq(name, len, "current")) return c->items[c->pos];
-    if (eq(name, len, "items")) return tv_tuple(r, c->n, c->items);
-    if (eq(name, len, "pos")) return tv_int(r, (int64_t)c->pos);
+    if (eq(name, len, "items")) return vial_tv_tuple(r, c->n, c->items);
+    if (eq(name, len, "pos")) return vial_tv_int(r, (int64_t)c->pos);
     if (eq(name, len, "next") || eq(name, len, "reset")) {
-        tpl_func *f = tpl_obj_new(r->arena, sizeof *f, TK_FUNC);
-        if (!f) return tpl_oom(r, NULL);
+        tpl_func *f = vial_tpl_obj_new(r->arena, sizeof *f, TK_FUNC);
+        if (!f) return vial_tpl_oom(r, NULL);
         f->fkind = FN_CYCLER;
         f->which = name[0] == 'n' ? 0 : 1;
         f->name = name[0] == 'n' ? "next" : "reset";
@@ -515,7 +515,7 @@ static inline int push_pos(tpl_render *r, argstore *s, size_t *cap, vial_value *
 static int push_kw(tpl_render *r, argstore *s, size_t *cap, vial_str name, vial_value *v) {
     for (size_t i = 0; i < s->a.nkw; i++)
         if (s->a.kwnames[i].len == name.len && memcmp(s->a.kwnames[i].ptr, name.ptr, name.len) == 0) {
-            tpl_fail(r, NULL, "got multiple values for keyword argument '%.*s'", (int)name.len, name.ptr);
+            vial_tpl_raise(r, NULL, "got multiple values for keyword argument '%.*s'", (int)name.len, name.ptr);
             return -2;
         }
     if (s->a.nkw == *cap) {
@@ -542,46 +542,46 @@ static int eval_args(tpl_render *r, tpl_frame *f, const tpl_node *site, const tp
     s->a.npos = s->a.nkw = 0;
     size_t pcap = MAX_ARGS_ON_STACK, kcap = MAX_ARGS_ON_STACK;
     for (uint32_t i = 0; i < ca->nargs; i++) {
-        vial_value *v = tpl_eval(r, f, ca->args[i]);
+        vial_value *v = vial_tpl_eval(r, f, ca->args[i]);
         if (!v) return -1;
-        if (push_pos(r, s, &pcap, v) != 0) return tpl_oom(r, site), -1;
+        if (push_pos(r, s, &pcap, v) != 0) return vial_tpl_oom(r, site), -1;
     }
     for (uint32_t i = 0; i < ca->nkw; i++) {
-        vial_value *v = tpl_eval(r, f, ca->kwvalues[i]);
+        vial_value *v = vial_tpl_eval(r, f, ca->kwvalues[i]);
         if (!v) return -1;
         int rc = push_kw(r, s, &kcap, ca->kwnames[i], v);
-        if (rc == -1) return tpl_oom(r, site), -1;
+        if (rc == -1) return vial_tpl_oom(r, site), -1;
         if (rc) return -1;
     }
     if (ca->dyn_args) {
-        vial_value *v = tpl_eval(r, f, ca->dyn_args);
+        vial_value *v = vial_tpl_eval(r, f, ca->dyn_args);
         if (!v) return -1;
-        vial_value *list = tv_list(r, site, v);
+        vial_value *list = vial_tv_list(r, site, v);
         if (!list) return -1;
         for (size_t i = 0; i < list->as.arr.len; i++)
-            if (push_pos(r, s, &pcap, list->as.arr.items[i]) != 0) return tpl_oom(r, site), -1;
+            if (push_pos(r, s, &pcap, list->as.arr.items[i]) != 0) return vial_tpl_oom(r, site), -1;
     }
     if (ca->dyn_kwargs) {
-        vial_value *v = tpl_eval(r, f, ca->dyn_kwargs);
+        vial_value *v = vial_tpl_eval(r, f, ca->dyn_kwargs);
         if (!v) return -1;
         if (v->type != VIAL_OBJECT) {
             if (tv_kind(v) == TK_UNDEF) return 0;
-            return tpl_fail(r, site, "argument after ** must be a mapping, not %s", tv_type_name(v));
+            return vial_tpl_raise(r, site, "argument after ** must be a mapping, not %s", vial_tv_type_name(v));
         }
         for (size_t i = 0; i < v->as.obj.len; i++) {
             vial_str name = {v->as.obj.items[i].key, v->as.obj.items[i].key_len};
             int rc = push_kw(r, s, &kcap, name, v->as.obj.items[i].value);
-            if (rc == -1) return tpl_oom(r, site), -1;
+            if (rc == -1) return vial_tpl_oom(r, site), -1;
             if (rc) return -1;
         }
     }
     return 0;
 }
 
-int tpl_bind(tpl_render *r, const tpl_node *site, const tpl_builtin *b, tpl_args *a, vial_value **p) {
+int vial_tpl_bind(tpl_render *r, const tpl_node *site, const tpl_builtin *b, tpl_args *a, vial_value **p) {
     for (int i = 0; i < b->nparams; i++) p[i] = NULL;
     if (a->npos > b->nparams)
-        return tpl_fail(r, site, "%s() takes from %d to %d positional arguments but %zu were given", b->pyname,
+        return vial_tpl_raise(r, site, "%s() takes from %d to %d positional arguments but %zu were given", b->pyname,
                         b->nrequired + 1, b->nparams + 1, a->npos + 1);
     for (size_t i = 0; i < a->npos; i++) p[i] = a->pos[i];
     for (size_t k = 0; k < a->nkw; k++) {
@@ -589,13 +589,13 @@ int tpl_bind(tpl_render *r, const tpl_node *site, const tpl_builtin *b, tpl_args
         for (int i = 0; i < b->nparams; i++)
             if (eq(a->kwnames[k].ptr, a->kwnames[k].len, b->params[i])) slot = i;
         if (slot < 0)
-            return tpl_fail(r, site, "%s() got an unexpected keyword argument '%.*s'", b->pyname,
+            return vial_tpl_raise(r, site, "%s() got an unexpected keyword argument '%.*s'", b->pyname,
                             (int)a->kwnames[k].len, a->kwnames[k].ptr);
-        if (p[slot]) return tpl_fail(r, site, "%s() got multiple values for argument '%s'", b->pyname, b->params[slot]);
+        if (p[slot]) return vial_tpl_raise(r, site, "%s() got multiple values for argument '%s'", b->pyname, b->params[slot]);
         p[slot] = a->kwvals[k];
     }
     for (int i = 0; i < b->nrequired; i++)
-        if (!p[i]) return tpl_fail(r, site, "%s() missing 1 required positional argument: '%s'", b->pyname, b->params[i]);
+        if (!p[i]) return vial_tpl_raise(r, site, "%s() missing 1 required positional argument: '%s'", b->pyname, b->params[i]);
     return 0;
 }
 
@@ -605,48 +605,48 @@ static vial_value *call_user(tpl_render *r, const tpl_node *site, const tpl_user
                              tpl_args *a, const char *what) {
     size_t n = a->npos + (first ? 1 : 0);
     vial_value **args = vial_arena_alloc(r->arena, (n ? n : 1) * sizeof *args);
-    if (!args) return tpl_oom(r, site);
+    if (!args) return vial_tpl_oom(r, site);
     size_t k = 0;
     if (first) args[k++] = first;
     for (size_t i = 0; i < a->npos; i++) args[k++] = a->pos[i];
     vial_value *kw = NULL;
     if (a->nkw) {
         kw = vial_new_object(r->arena);
-        if (!kw) return tpl_oom(r, site);
+        if (!kw) return vial_tpl_oom(r, site);
         for (size_t i = 0; i < a->nkw; i++)
             if (vial_object_set_ref(kw, a->kwnames[i].ptr, a->kwnames[i].len, a->kwvals[i]) != 0)
-                return tpl_oom(r, site);
+                return vial_tpl_oom(r, site);
     }
     vial_tpl_call call = {.arena = r->arena, .user = r->user, .data = u->data, .args = args, .nargs = n,
                           .kwargs = kw, .autoescape = r->autoescape};
     vial_value *v = u->fn(&call);
     if (!v) {
         if (r->failed) return NULL;
-        if (call.error[0]) return tpl_failv(r, site, "%s", call.error);
-        return tpl_failv(r, site, "%s '%s' failed", what, u->name);
+        if (call.error[0]) return vial_tpl_failv(r, site, "%s", call.error);
+        return vial_tpl_failv(r, site, "%s '%s' failed", what, u->name);
     }
     return v;
 }
 
 /* ---- filters and tests ---- */
 
-vial_value *tpl_apply_filter(tpl_render *r, const tpl_node *site, const tpl_builtin *b, const tpl_userfn *u,
+vial_value *vial_tpl_apply_filter(tpl_render *r, const tpl_node *site, const tpl_builtin *b, const tpl_userfn *u,
                              vial_value *in, tpl_args *a) {
     if (u) return call_user(r, site, u, in, a, "filter");
     vial_value *p[BF_MAXP];
-    if (!(b->flags & BF_VARARGS) && tpl_bind(r, site, b, a, p) != 0) return NULL;
+    if (!(b->flags & BF_VARARGS) && vial_tpl_bind(r, site, b, a, p) != 0) return NULL;
     return b->fn.filter(r, site, in, p, a);
 }
 
-int tpl_apply_test(tpl_render *r, const tpl_node *site, const tpl_builtin *b, const tpl_userfn *u, vial_value *in,
+int vial_tpl_apply_test(tpl_render *r, const tpl_node *site, const tpl_builtin *b, const tpl_userfn *u, vial_value *in,
                    tpl_args *a) {
     if (u) {
         vial_value *v = call_user(r, site, u, in, a, "test");
         if (!v) return -1;
-        return tv_truthy(r, site, v);
+        return vial_tv_truthy(r, site, v);
     }
     vial_value *p[BF_MAXP];
-    if (!(b->flags & BF_VARARGS) && tpl_bind(r, site, b, a, p) != 0) return -1;
+    if (!(b->flags & BF_VARARGS) && vial_tpl_bind(r, site, b, a, p) != 0) return -1;
     return b->fn.test(r, site, in, p, a);
 }
 
@@ -656,24 +656,24 @@ static bool resolve_runtime(tpl_render *r, const tpl_node *n, const tpl_builtin 
     if (*b || *u) return true;
     bool is_filter = n->kind == N_FILTER;
     vial_str name = n->u.filter.name;
-    *u = tpl_env_find(is_filter ? r->env->filters : r->env->tests, is_filter ? r->env->nfilters : r->env->ntests,
+    *u = vial_tpl_env_find(is_filter ? r->env->filters : r->env->tests, is_filter ? r->env->nfilters : r->env->ntests,
                       name.ptr, name.len);
-    if (!*u) *b = is_filter ? tpl_find_filter(name.ptr, name.len) : tpl_find_test(name.ptr, name.len);
+    if (!*u) *b = is_filter ? vial_tpl_find_filter(name.ptr, name.len) : vial_tpl_find_test(name.ptr, name.len);
     if (*b || *u) return true;
-    tpl_fail(r, n, "No %s named '%.*s' found.", is_filter ? "filter" : "test", (int)name.len, name.ptr);
+    vial_tpl_raise(r, n, "No %s named '%.*s' found.", is_filter ? "filter" : "test", (int)name.len, name.ptr);
     return false;
 }
 
 /* Applies a filter node to an already computed input (filter blocks and set blocks). */
-vial_value *tpl_filter_chain(tpl_render *r, tpl_frame *f, const tpl_node *n, vial_value *innermost);
+vial_value *vial_tpl_filter_chain(tpl_render *r, tpl_frame *f, const tpl_node *n, vial_value *innermost);
 
 static vial_value *eval_filter(tpl_render *r, tpl_frame *f, const tpl_node *n, vial_value *innermost) {
     vial_value *in;
     if (n->u.filter.input) {
         if (innermost && n->u.filter.input->kind == N_FILTER)
-            in = tpl_filter_chain(r, f, n->u.filter.input, innermost);
+            in = vial_tpl_filter_chain(r, f, n->u.filter.input, innermost);
         else
-            in = tpl_eval(r, f, n->u.filter.input);
+            in = vial_tpl_eval(r, f, n->u.filter.input);
     } else {
         in = innermost;
     }
@@ -693,81 +693,81 @@ static vial_value *eval_filter(tpl_render *r, tpl_frame *f, const tpl_node *n, v
     }
     argstore s;
     if (eval_args(r, f, n, ca, &s) != 0) return NULL;
-    return tpl_apply_filter(r, n, b, u, in, &s.a);
+    return vial_tpl_apply_filter(r, n, b, u, in, &s.a);
 }
 
-vial_value *tpl_filter_chain(tpl_render *r, tpl_frame *f, const tpl_node *n, vial_value *innermost) {
+vial_value *vial_tpl_filter_chain(tpl_render *r, tpl_frame *f, const tpl_node *n, vial_value *innermost) {
     return eval_filter(r, f, n, innermost);
 }
 
 static vial_value *eval_test(tpl_render *r, tpl_frame *f, const tpl_node *n) {
-    vial_value *in = tpl_eval(r, f, n->u.filter.input);
+    vial_value *in = vial_tpl_eval(r, f, n->u.filter.input);
     if (!in) return NULL;
     const tpl_builtin *b;
     const tpl_userfn *u;
     if (!resolve_runtime(r, n, &b, &u)) return NULL;
     argstore s;
     if (eval_args(r, f, n, &n->u.filter.a, &s) != 0) return NULL;
-    int rc = tpl_apply_test(r, n, b, u, in, &s.a);
+    int rc = vial_tpl_apply_test(r, n, b, u, in, &s.a);
     if (rc < 0) return NULL;
-    return tv_bool(rc);
+    return vial_tv_bool(rc);
 }
 
-vial_value *tpl_call_filter_named(tpl_render *r, const tpl_node *site, const vial_value *name, vial_value *in,
+vial_value *vial_tpl_call_filter_named(tpl_render *r, const tpl_node *site, const vial_value *name, vial_value *in,
                                   tpl_args *a) {
-    if (name->type != VIAL_STRING) return tpl_failv(r, site, "No filter named %s.", tv_type_name(name));
-    const tpl_userfn *u = tpl_env_find(r->env->filters, r->env->nfilters, name->as.s.ptr, name->as.s.len);
-    const tpl_builtin *b = u ? NULL : tpl_find_filter(name->as.s.ptr, name->as.s.len);
-    if (!u && !b) return tpl_failv(r, site, "No filter named '%.*s'.", (int)name->as.s.len, name->as.s.ptr);
-    return tpl_apply_filter(r, site, b, u, in, a);
+    if (name->type != VIAL_STRING) return vial_tpl_failv(r, site, "No filter named %s.", vial_tv_type_name(name));
+    const tpl_userfn *u = vial_tpl_env_find(r->env->filters, r->env->nfilters, name->as.s.ptr, name->as.s.len);
+    const tpl_builtin *b = u ? NULL : vial_tpl_find_filter(name->as.s.ptr, name->as.s.len);
+    if (!u && !b) return vial_tpl_failv(r, site, "No filter named '%.*s'.", (int)name->as.s.len, name->as.s.ptr);
+    return vial_tpl_apply_filter(r, site, b, u, in, a);
 }
 
-int tpl_call_test_named(tpl_render *r, const tpl_node *site, const vial_value *name, vial_value *in, tpl_args *a) {
-    if (name->type != VIAL_STRING) return tpl_fail(r, site, "No test named %s.", tv_type_name(name));
-    const tpl_userfn *u = tpl_env_find(r->env->tests, r->env->ntests, name->as.s.ptr, name->as.s.len);
-    const tpl_builtin *b = u ? NULL : tpl_find_test(name->as.s.ptr, name->as.s.len);
-    if (!u && !b) return tpl_fail(r, site, "No test named '%.*s'.", (int)name->as.s.len, name->as.s.ptr);
-    return tpl_apply_test(r, site, b, u, in, a);
+int vial_tpl_call_test_named(tpl_render *r, const tpl_node *site, const vial_value *name, vial_value *in, tpl_args *a) {
+    if (name->type != VIAL_STRING) return vial_tpl_raise(r, site, "No test named %s.", vial_tv_type_name(name));
+    const tpl_userfn *u = vial_tpl_env_find(r->env->tests, r->env->ntests, name->as.s.ptr, name->as.s.len);
+    const tpl_builtin *b = u ? NULL : vial_tpl_find_test(name->as.s.ptr, name->as.s.len);
+    if (!u && !b) return vial_tpl_raise(r, site, "No test named '%.*s'.", (int)name->as.s.len, name->as.s.ptr);
+    return vial_tpl_apply_test(r, site, b, u, in, a);
 }
 
 /* ---- calls ---- */
 
-vial_value *tpl_call_macro(tpl_render *r, const tpl_node *site, tpl_macro *m, tpl_args *a);
-vial_value *tpl_call_loop(tpl_render *r, const tpl_node *site, tpl_loop *l, tpl_args *a);
-vial_value *tpl_call_block(tpl_render *r, const tpl_node *site, tpl_func *f);
+vial_value *vial_tpl_call_macro(tpl_render *r, const tpl_node *site, tpl_macro *m, tpl_args *a);
+vial_value *vial_tpl_call_loop(tpl_render *r, const tpl_node *site, tpl_loop *l, tpl_args *a);
+vial_value *vial_tpl_call_block(tpl_render *r, const tpl_node *site, tpl_func *f);
 
 static vial_value *loop_call(tpl_render *r, const tpl_node *site, tpl_func *f, tpl_args *a) {
     tpl_loop *l = (tpl_loop *)f->self;
-    if (a->nkw) return tpl_failv(r, site, "%s() got an unexpected keyword argument '%.*s'", f->name,
+    if (a->nkw) return vial_tpl_failv(r, site, "%s() got an unexpected keyword argument '%.*s'", f->name,
                                  (int)a->kwnames[0].len, a->kwnames[0].ptr);
     if (f->which == 0) {
-        if (!a->npos) return tpl_failv(r, site, "no items for cycling given");
+        if (!a->npos) return vial_tpl_failv(r, site, "no items for cycling given");
         return a->pos[l->index0 % a->npos];
     }
-    vial_value *cur = tv_tuple(r, a->npos, a->pos);
+    vial_value *cur = vial_tv_tuple(r, a->npos, a->pos);
     if (!cur) return NULL;
-    if (l->last_changed && tv_equal(l->last_changed, cur)) return tv_bool(false);
+    if (l->last_changed && vial_tv_equal(l->last_changed, cur)) return vial_tv_bool(false);
     l->last_changed = cur;
-    return tv_bool(true);
+    return vial_tv_bool(true);
 }
 
-vial_value *tpl_call_value(tpl_render *r, const tpl_node *site, vial_value *callee, tpl_args *a) {
+vial_value *vial_tpl_call_value(tpl_render *r, const tpl_node *site, vial_value *callee, tpl_args *a) {
     switch (tv_kind(callee)) {
-    case TK_MACRO: return tpl_call_macro(r, site, (tpl_macro *)callee, a);
+    case TK_MACRO: return vial_tpl_call_macro(r, site, (tpl_macro *)callee, a);
     case TK_FUNC: {
         tpl_func *f = (tpl_func *)callee;
         switch (f->fkind) {
         case FN_USER: return call_user(r, site, f->user, NULL, a, "function");
-        case FN_BUILTIN: return tpl_call_builtin(r, site, f, a);
+        case FN_BUILTIN: return vial_tpl_call_builtin(r, site, f, a);
         case FN_METHOD: {
             bool found;
-            vial_value *v = tpl_call_method(r, site, f->self, f->name, strlen(f->name), a, &found);
-            if (!found && !r->failed) return tpl_failv(r, site, "'%s' object is not callable", f->name);
+            vial_value *v = vial_tpl_call_method(r, site, f->self, f->name, strlen(f->name), a, &found);
+            if (!found && !r->failed) return vial_tpl_failv(r, site, "'%s' object is not callable", f->name);
             return v;
         }
         case FN_BLOCK:
-            if (a->npos || a->nkw) return tpl_failv(r, site, "BlockReference() takes no arguments");
-            return tpl_call_block(r, site, f);
+            if (a->npos || a->nkw) return vial_tpl_failv(r, site, "BlockReference() takes no arguments");
+            return vial_tpl_call_block(r, site, f);
         case FN_LOOPCALL: return loop_call(r, site, f, a);
         case FN_CYCLER: {
             tpl_cycler *c = (tpl_cycler *)f->self;
@@ -782,7 +782,7 @@ vial_value *tpl_call_value(tpl_render *r, const tpl_node *site, vial_value *call
         }
         break;
     }
-    case TK_LOOP: return tpl_call_loop(r, site, (tpl_loop *)callee, a);
+    case TK_LOOP: return vial_tpl_call_loop(r, site, (tpl_loop *)callee, a);
     case TK_JOINER: {
         tpl_joiner *j = (tpl_joiner *)callee;
         if (!j->used) {
@@ -791,28 +791,28 @@ vial_value *tpl_call_value(tpl_render *r, const tpl_node *site, vial_value *call
         }
         return j->sep;
     }
-    case TK_UNDEF: tpl_undef_fail(r, site, callee); return NULL;
+    case TK_UNDEF: vial_tpl_undef_fail(r, site, callee); return NULL;
     default: break;
     }
-    return tpl_failv(r, site, "'%s' object is not callable", tv_type_name(callee));
+    return vial_tpl_failv(r, site, "'%s' object is not callable", vial_tv_type_name(callee));
 }
 
 static vial_value *eval_call(tpl_render *r, tpl_frame *f, const tpl_node *n, vial_value *caller) {
     const tpl_node *callee = n->u.call.callee;
     argstore s;
     if (callee->kind == N_GETATTR) {
-        vial_value *obj = tpl_eval(r, f, callee->u.attr.obj);
+        vial_value *obj = vial_tpl_eval(r, f, callee->u.attr.obj);
         if (!obj) return NULL;
         int k = tv_kind(obj);
         if ((k == TK_STRING || k == TK_ARRAY || k == TK_OBJECT) &&
-            tpl_has_method(obj, callee->u.attr.attr.ptr, callee->u.attr.attr.len)) {
+            vial_tpl_has_method(obj, callee->u.attr.attr.ptr, callee->u.attr.attr.len)) {
             if (eval_args(r, f, n, &n->u.call.a, &s) != 0) return NULL;
             if (caller) {
                 size_t cap = s.a.nkw > MAX_ARGS_ON_STACK ? s.a.nkw : MAX_ARGS_ON_STACK;
-                if (push_kw(r, &s, &cap, (vial_str){"caller", 6}, caller) != 0) return r->failed ? NULL : tpl_oom(r, n);
+                if (push_kw(r, &s, &cap, (vial_str){"caller", 6}, caller) != 0) return r->failed ? NULL : vial_tpl_oom(r, n);
             }
             bool found;
-            return tpl_call_method(r, n, obj, callee->u.attr.attr.ptr, callee->u.attr.attr.len, &s.a, &found);
+            return vial_tpl_call_method(r, n, obj, callee->u.attr.attr.ptr, callee->u.attr.attr.len, &s.a, &found);
         }
         if (k == TK_LOOP && !caller && (eq(callee->u.attr.attr.ptr, callee->u.attr.attr.len, "cycle") ||
                                         eq(callee->u.attr.attr.ptr, callee->u.attr.attr.len, "changed"))) {
@@ -822,27 +822,27 @@ static vial_value *eval_call(tpl_render *r, tpl_frame *f, const tpl_node *n, via
             fake.name = fake.which == 0 ? "cycle" : "changed";
             return loop_call(r, n, &fake, &s.a);
         }
-        vial_value *fn = tpl_getattr(r, callee, obj, callee->u.attr.attr.ptr, callee->u.attr.attr.len);
+        vial_value *fn = vial_tpl_getattr(r, callee, obj, callee->u.attr.attr.ptr, callee->u.attr.attr.len);
         if (!fn) return NULL;
         if (eval_args(r, f, n, &n->u.call.a, &s) != 0) return NULL;
         if (caller) {
             size_t cap = s.a.nkw > MAX_ARGS_ON_STACK ? s.a.nkw : MAX_ARGS_ON_STACK;
-            if (push_kw(r, &s, &cap, (vial_str){"caller", 6}, caller) != 0) return r->failed ? NULL : tpl_oom(r, n);
+            if (push_kw(r, &s, &cap, (vial_str){"caller", 6}, caller) != 0) return r->failed ? NULL : vial_tpl_oom(r, n);
         }
-        return tpl_call_value(r, n, fn, &s.a);
+        return vial_tpl_call_value(r, n, fn, &s.a);
     }
-    vial_value *fn = tpl_eval(r, f, callee);
+    vial_value *fn = vial_tpl_eval(r, f, callee);
     if (!fn) return NULL;
     if (eval_args(r, f, n, &n->u.call.a, &s) != 0) return NULL;
     if (caller) {
         size_t cap = s.a.nkw > MAX_ARGS_ON_STACK ? s.a.nkw : MAX_ARGS_ON_STACK;
-        if (push_kw(r, &s, &cap, (vial_str){"caller", 6}, caller) != 0) return r->failed ? NULL : tpl_oom(r, n);
+        if (push_kw(r, &s, &cap, (vial_str){"caller", 6}, caller) != 0) return r->failed ? NULL : vial_tpl_oom(r, n);
     }
-    return tpl_call_value(r, n, fn, &s.a);
+    return vial_tpl_call_value(r, n, fn, &s.a);
 }
 
-vial_value *tpl_eval_call_with_caller(tpl_render *r, tpl_frame *f, const tpl_node *n, vial_value *caller);
-vial_value *tpl_eval_call_with_caller(tpl_render *r, tpl_frame *f, const tpl_node *n, vial_value *caller) {
+vial_value *vial_tpl_eval_call_with_caller(tpl_render *r, tpl_frame *f, const tpl_node *n, vial_value *caller);
+vial_value *vial_tpl_eval_call_with_caller(tpl_render *r, tpl_frame *f, const tpl_node *n, vial_value *caller) {
     return eval_call(r, f, n, caller);
 }
 
@@ -852,13 +852,13 @@ static vial_value *eval_concat(tpl_render *r, tpl_frame *f, const tpl_node *n) {
     uint32_t count = n->u.items.n;
     vial_value *inline_parts[8];
     vial_value **parts = count <= 8 ? inline_parts : vial_arena_alloc(r->arena, count * sizeof *parts);
-    if (!parts) return tpl_oom(r, n);
+    if (!parts) return vial_tpl_oom(r, n);
     bool any_safe = false;
     for (uint32_t i = 0; i < count; i++) {
-        vial_value *v = tpl_eval(r, f, n->u.items.items[i]);
+        vial_value *v = vial_tpl_eval(r, f, n->u.items.items[i]);
         if (!v) return NULL;
         if (tv_kind(v) == TK_UNDEF && r->strict) {
-            tpl_undef_fail(r, n, v);
+            vial_tpl_undef_fail(r, n, v);
             return NULL;
         }
         parts[i] = v;
@@ -866,74 +866,74 @@ static vial_value *eval_concat(tpl_render *r, tpl_frame *f, const tpl_node *n) {
     }
     bool escape = r->autoescape && any_safe;
     vial_buf b;
-    tv_buf(r, &b);
+    vial_tv_buf(r, &b);
     for (uint32_t i = 0; i < count; i++) {
         vial_value *v = parts[i];
         int rc;
         if (escape && !tv_is_safe(v)) {
             if (v->type == VIAL_STRING) {
-                rc = tv_escape_into(&b, v->as.s.ptr, v->as.s.len);
+                rc = vial_tv_escape_into(&b, v->as.s.ptr, v->as.s.len);
             } else {
                 vial_buf tmp;
-                tv_buf(r, &tmp);
-                rc = tv_str(r, &tmp, v);
-                if (rc == 0) rc = tv_escape_into(&b, tmp.data ? tmp.data : "", tmp.len);
+                vial_tv_buf(r, &tmp);
+                rc = vial_tv_str(r, &tmp, v);
+                if (rc == 0) rc = vial_tv_escape_into(&b, tmp.data ? tmp.data : "", tmp.len);
             }
         } else {
-            rc = tv_str(r, &b, v);
+            rc = vial_tv_str(r, &b, v);
         }
-        if (rc != 0) return r->failed ? NULL : tpl_failv(r, n, "string too large");
+        if (rc != 0) return r->failed ? NULL : vial_tpl_failv(r, n, "string too large");
     }
-    return tv_buf_value(r, &b, escape);
+    return vial_tv_buf_value(r, &b, escape);
 }
 
 static vial_value *eval_compare(tpl_render *r, tpl_frame *f, const tpl_node *n) {
-    vial_value *left = tpl_eval(r, f, n->u.cmp.first);
+    vial_value *left = vial_tpl_eval(r, f, n->u.cmp.first);
     if (!left) return NULL;
     for (uint32_t i = 0; i < n->u.cmp.n; i++) {
-        vial_value *right = tpl_eval(r, f, n->u.cmp.rhs[i]);
+        vial_value *right = vial_tpl_eval(r, f, n->u.cmp.rhs[i]);
         if (!right) return NULL;
         int op = n->u.cmp.ops[i], res;
         switch (op) {
         case CMP_EQ:
         case CMP_NE:
             if (r->strict && (tv_kind(left) == TK_UNDEF || tv_kind(right) == TK_UNDEF)) {
-                tpl_undef_fail(r, n, tv_kind(left) == TK_UNDEF ? left : right);
+                vial_tpl_undef_fail(r, n, tv_kind(left) == TK_UNDEF ? left : right);
                 return NULL;
             }
-            res = tv_equal(left, right) == (op == CMP_EQ);
+            res = vial_tv_equal(left, right) == (op == CMP_EQ);
             break;
         case CMP_IN:
         case CMP_NOTIN:
-            res = tv_contains(r, n, right, left);
+            res = vial_tv_contains(r, n, right, left);
             if (res < 0) return NULL;
             if (op == CMP_NOTIN) res = !res;
             break;
         default:
-            res = tv_order(r, n, op, left, right);
+            res = vial_tv_order(r, n, op, left, right);
             if (res < 0) return NULL;
             break;
         }
-        if (!res) return tv_bool(false);
+        if (!res) return vial_tv_bool(false);
         left = right;
     }
-    return tv_bool(true);
+    return vial_tv_bool(true);
 }
 
 static vial_value *eval_dict(tpl_render *r, tpl_frame *f, const tpl_node *n) {
     vial_value *obj = vial_new_object(r->arena);
-    if (!obj) return tpl_oom(r, n);
+    if (!obj) return vial_tpl_oom(r, n);
     for (uint32_t i = 0; i < n->u.dict.n; i++) {
-        vial_value *k = tpl_eval(r, f, n->u.dict.keys[i]);
+        vial_value *k = vial_tpl_eval(r, f, n->u.dict.keys[i]);
         if (!k) return NULL;
-        vial_value *v = tpl_eval(r, f, n->u.dict.values[i]);
+        vial_value *v = vial_tpl_eval(r, f, n->u.dict.values[i]);
         if (!v) return NULL;
         int kk = tv_kind(k);
-        if (kk == TK_ARRAY && !tv_is_tuple(k)) return tpl_failv(r, n, "unhashable type: 'list'");
-        if (kk == TK_OBJECT) return tpl_failv(r, n, "unhashable type: 'dict'");
-        vial_value *ks = tv_to_str(r, n, k);
+        if (kk == TK_ARRAY && !tv_is_tuple(k)) return vial_tpl_failv(r, n, "unhashable type: 'list'");
+        if (kk == TK_OBJECT) return vial_tpl_failv(r, n, "unhashable type: 'dict'");
+        vial_value *ks = vial_tv_to_str(r, n, k);
         if (!ks) return NULL;
-        if (vial_object_set_ref(obj, ks->as.s.ptr, ks->as.s.len, v) != 0) return tpl_oom(r, n);
+        if (vial_object_set_ref(obj, ks->as.s.ptr, ks->as.s.len, v) != 0) return vial_tpl_oom(r, n);
     }
     return obj;
 }
@@ -941,14 +941,14 @@ static vial_value *eval_dict(tpl_render *r, tpl_frame *f, const tpl_node *n) {
 static vial_value *eval_seq(tpl_render *r, tpl_frame *f, const tpl_node *n, bool tuple) {
     uint32_t count = n->u.items.n;
     vial_value *arr = vial_new_array(r->arena);
-    if (!arr) return tpl_oom(r, n);
+    if (!arr) return vial_tpl_oom(r, n);
     if (tuple) arr->tag = VIAL_TAG_TUPLE;
     if (count) {
         arr->as.arr.items = vial_arena_alloc(r->arena, count * sizeof(vial_value *));
-        if (!arr->as.arr.items) return tpl_oom(r, n);
+        if (!arr->as.arr.items) return vial_tpl_oom(r, n);
         arr->as.arr.cap = count;
         for (uint32_t i = 0; i < count; i++) {
-            vial_value *v = tpl_eval(r, f, n->u.items.items[i]);
+            vial_value *v = vial_tpl_eval(r, f, n->u.items.items[i]);
             if (!v) return NULL;
             arr->as.arr.items[i] = v;
         }
@@ -957,13 +957,13 @@ static vial_value *eval_seq(tpl_render *r, tpl_frame *f, const tpl_node *n, bool
     return arr;
 }
 
-vial_value *tpl_eval(tpl_render *r, tpl_frame *f, const tpl_node *n) {
+vial_value *vial_tpl_eval(tpl_render *r, tpl_frame *f, const tpl_node *n) {
     switch (n->kind) {
     case N_CONST: return n->u.value;
     case N_NAME: return tpl_lookup_fast(r, f, n->u.name.id, &n->u.name.name);
     case N_GETATTR: {
         const tpl_node *on = n->u.attr.obj;
-        vial_value *obj = on->kind == N_NAME ? tpl_lookup_fast(r, f, on->u.name.id, &on->u.name.name) : tpl_eval(r, f, on);
+        vial_value *obj = on->kind == N_NAME ? tpl_lookup_fast(r, f, on->u.name.id, &on->u.name.name) : vial_tpl_eval(r, f, on);
         if (!obj) return NULL;
         if (obj->type == VIAL_OBJECT && (n->flags & NF_NOT_METHOD)) {
             /* the hot path: row.field (dict methods win over keys, but this name is none) */
@@ -987,57 +987,57 @@ vial_value *tpl_eval(tpl_render *r, tpl_frame *f, const tpl_node *n) {
                 if (v) return v;
             }
         }
-        return tpl_getattr(r, n, obj, n->u.attr.attr.ptr, n->u.attr.attr.len);
+        return vial_tpl_getattr(r, n, obj, n->u.attr.attr.ptr, n->u.attr.attr.len);
     }
     case N_GETITEM: {
-        vial_value *obj = tpl_eval(r, f, n->u.item.obj);
+        vial_value *obj = vial_tpl_eval(r, f, n->u.item.obj);
         if (!obj) return NULL;
-        vial_value *key = tpl_eval(r, f, n->u.item.key);
+        vial_value *key = vial_tpl_eval(r, f, n->u.item.key);
         if (!key) return NULL;
-        return tpl_getitem(r, n, obj, key);
+        return vial_tpl_getitem(r, n, obj, key);
     }
     case N_SLICE: return eval_slice(r, f, n);
     case N_CALL: return eval_call(r, f, n, NULL);
     case N_FILTER: return eval_filter(r, f, n, NULL);
     case N_TEST: return eval_test(r, f, n);
     case N_BINOP: {
-        vial_value *a = tpl_eval(r, f, n->u.bin.l);
+        vial_value *a = vial_tpl_eval(r, f, n->u.bin.l);
         if (!a) return NULL;
-        vial_value *b = tpl_eval(r, f, n->u.bin.r);
+        vial_value *b = vial_tpl_eval(r, f, n->u.bin.r);
         if (!b) return NULL;
-        return tv_binop(r, n, n->op, a, b);
+        return vial_tv_binop(r, n, n->op, a, b);
     }
     case N_NEG:
     case N_POS: {
-        vial_value *a = tpl_eval(r, f, n->u.operand);
+        vial_value *a = vial_tpl_eval(r, f, n->u.operand);
         if (!a) return NULL;
-        return tv_neg(r, n, a, n->kind == N_POS);
+        return vial_tv_neg(r, n, a, n->kind == N_POS);
     }
     case N_NOT: {
-        vial_value *a = tpl_eval(r, f, n->u.operand);
+        vial_value *a = vial_tpl_eval(r, f, n->u.operand);
         if (!a) return NULL;
-        int t = tv_truthy(r, n, a);
+        int t = vial_tv_truthy(r, n, a);
         if (t < 0) return NULL;
-        return tv_bool(!t);
+        return vial_tv_bool(!t);
     }
     case N_AND:
     case N_OR: {
-        vial_value *a = tpl_eval(r, f, n->u.bin.l);
+        vial_value *a = vial_tpl_eval(r, f, n->u.bin.l);
         if (!a) return NULL;
-        int t = tv_truthy(r, n, a);
+        int t = vial_tv_truthy(r, n, a);
         if (t < 0) return NULL;
         if ((n->kind == N_AND) != (t != 0)) return a;
-        return tpl_eval(r, f, n->u.bin.r);
+        return vial_tpl_eval(r, f, n->u.bin.r);
     }
     case N_COMPARE: return eval_compare(r, f, n);
     case N_CONCAT: return eval_concat(r, f, n);
     case N_COND: {
-        vial_value *t = tpl_eval(r, f, n->u.cond.test);
+        vial_value *t = vial_tpl_eval(r, f, n->u.cond.test);
         if (!t) return NULL;
-        int c = tv_truthy(r, n, t);
+        int c = vial_tv_truthy(r, n, t);
         if (c < 0) return NULL;
-        if (c) return tpl_eval(r, f, n->u.cond.then);
-        if (n->u.cond.otherwise) return tpl_eval(r, f, n->u.cond.otherwise);
+        if (c) return vial_tpl_eval(r, f, n->u.cond.then);
+        if (n->u.cond.otherwise) return vial_tpl_eval(r, f, n->u.cond.otherwise);
         const char *tname = r->tmpl && r->tmpl->name && r->tmpl->name[0] ? r->tmpl->name : NULL;
         const char *hint =
             tname ? vial_arena_sprintf(r->arena,
@@ -1048,12 +1048,12 @@ vial_value *tpl_eval(tpl_render *r, tpl_frame *f, const tpl_node *n) {
                                        "the inline if-expression on line %u evaluated to false and no else section "
                                        "was defined.",
                                        n->line);
-        if (!hint) return tpl_oom(r, n);
-        return tpl_undefined(r, hint, NULL, NULL, 0);
+        if (!hint) return vial_tpl_oom(r, n);
+        return vial_tpl_undefined(r, hint, NULL, NULL, 0);
     }
     case N_LIST: return eval_seq(r, f, n, false);
     case N_TUPLE: return eval_seq(r, f, n, true);
     case N_DICT: return eval_dict(r, f, n);
-    default: return tpl_failv(r, n, "internal error: node %d is not an expression", n->kind);
+    default: return vial_tpl_failv(r, n, "internal error: node %d is not an expression", n->kind);
     }
 }

@@ -22,19 +22,19 @@
 #define F(nm) static vial_value *nm(tpl_render *r, const tpl_node *site, vial_value *v, vial_value **p, tpl_args *raw)
 #define UNUSED (void)r, (void)site, (void)v, (void)p, (void)raw
 
-vial_value *tpl_str_capitalize(tpl_render *r, const tpl_node *site, vial_value *self);
-vial_value *tpl_str_strip(tpl_render *r, const tpl_node *site, vial_value *self, vial_value *chars, int which);
-vial_value *tpl_str_split(tpl_render *r, const tpl_node *site, vial_value *self, vial_value *sep, int64_t maxsplit,
+vial_value *vial_tpl_str_capitalize(tpl_render *r, const tpl_node *site, vial_value *self);
+vial_value *vial_tpl_str_strip(tpl_render *r, const tpl_node *site, vial_value *self, vial_value *chars, int which);
+vial_value *vial_tpl_str_split(tpl_render *r, const tpl_node *site, vial_value *self, vial_value *sep, int64_t maxsplit,
                           bool right);
-vial_value *tpl_str_splitlines(tpl_render *r, const tpl_node *site, vial_value *self, bool keepends);
-vial_value *tpl_str_replace(tpl_render *r, const tpl_node *site, vial_value *self, vial_value *old, vial_value *new_,
+vial_value *vial_tpl_str_splitlines(tpl_render *r, const tpl_node *site, vial_value *self, bool keepends);
+vial_value *vial_tpl_str_replace(tpl_render *r, const tpl_node *site, vial_value *self, vial_value *old, vial_value *new_,
                             int64_t count, bool safe);
-vial_value *tpl_str_pad(tpl_render *r, const tpl_node *site, vial_value *self, int64_t width, vial_value *fill,
+vial_value *vial_tpl_str_pad(tpl_render *r, const tpl_node *site, vial_value *self, int64_t width, vial_value *fill,
                         int where);
-vial_value *tpl_dict_items(tpl_render *r, vial_value *self);
-int tpl_striptags(tpl_render *r, vial_buf *out, const char *s, size_t n);
-size_t tpl_random_index(size_t n);
-vial_value *tpl_str_case(tpl_render *r, const tpl_node *site, vial_value *self, bool upper);
+vial_value *vial_tpl_dict_items(tpl_render *r, vial_value *self);
+int vial_tpl_striptags(tpl_render *r, vial_buf *out, const char *s, size_t n);
+size_t vial_tpl_random_index(size_t n);
+vial_value *vial_tpl_str_case(tpl_render *r, const tpl_node *site, vial_value *self, bool upper);
 
 /* ---- helpers ---- */
 
@@ -43,7 +43,7 @@ static bool truthy_arg(tpl_render *r, const tpl_node *site, vial_value *v, bool 
         *out = dflt;
         return true;
     }
-    int t = tv_truthy(r, site, v);
+    int t = vial_tv_truthy(r, site, v);
     if (t < 0) return false;
     *out = t;
     return true;
@@ -57,32 +57,32 @@ static bool int_arg(tpl_render *r, const tpl_node *site, vial_value *v, int64_t 
     if (v->type == VIAL_INT) return *out = v->as.i, true;
     if (v->type == VIAL_BOOL) return *out = v->as.b, true;
     if (tv_kind(v) == TK_UNDEF) {
-        tpl_undef_fail(r, site, v);
+        vial_tpl_undef_fail(r, site, v);
         return false;
     }
-    tpl_fail(r, site, "'%s' object cannot be interpreted as an integer", tv_type_name(v));
+    vial_tpl_raise(r, site, "'%s' object cannot be interpreted as an integer", vial_tv_type_name(v));
     return false;
 }
 
 /* Markupsafe's soft_str: strings (Markup included) as they are, else str(). */
-static vial_value *soft_str(tpl_render *r, const tpl_node *site, vial_value *v) { return tv_to_str(r, site, v); }
+static vial_value *soft_str(tpl_render *r, const tpl_node *site, vial_value *v) { return vial_tv_to_str(r, site, v); }
 
 static vial_value *new_list(tpl_render *r, const tpl_node *site) {
     vial_value *l = vial_new_array(r->arena);
-    return l ? l : tpl_oom(r, site);
+    return l ? l : vial_tpl_oom(r, site);
 }
 
 static int push(tpl_render *r, const tpl_node *site, vial_value *list, vial_value *v) {
     if (!v) return -1;
     if (vial_array_push(list, v) != 0) {
-        tpl_oom(r, site);
+        vial_tpl_oom(r, site);
         return -1;
     }
     return 0;
 }
 
 static vial_value *copy_as_list(tpl_render *r, const tpl_node *site, vial_value *v) {
-    vial_value *src = tv_list(r, site, v);
+    vial_value *src = vial_tv_list(r, site, v);
     if (!src) return NULL;
     vial_value *out = new_list(r, site);
     if (!out) return NULL;
@@ -104,7 +104,7 @@ static bool parse_attr(tpl_render *r, const tpl_node *site, vial_value *attr, at
     if (!attr || tv_kind(attr) == TK_NULL) return true;
     if (attr->type != VIAL_STRING) {
         ap->parts = vial_arena_alloc(r->arena, sizeof *ap->parts);
-        if (!ap->parts) return tpl_oom(r, site), false;
+        if (!ap->parts) return vial_tpl_oom(r, site), false;
         ap->parts[0] = attr;
         ap->n = 1;
         return true;
@@ -112,7 +112,7 @@ static bool parse_attr(tpl_render *r, const tpl_node *site, vial_value *attr, at
     size_t count = 1;
     for (size_t i = 0; i < attr->as.s.len; i++) count += attr->as.s.ptr[i] == '.';
     ap->parts = vial_arena_alloc(r->arena, count * sizeof *ap->parts);
-    if (!ap->parts) return tpl_oom(r, site), false;
+    if (!ap->parts) return vial_tpl_oom(r, site), false;
     const char *s = attr->as.s.ptr;
     size_t n = attr->as.s.len, st = 0;
     for (size_t i = 0; i <= n; i++) {
@@ -124,10 +124,10 @@ static bool parse_attr(tpl_render *r, const tpl_node *site, vial_value *attr, at
         if (digits) {
             int64_t idx = 0;
             for (size_t k = st; k < i && idx < INT64_MAX / 10 - 10; k++) idx = idx * 10 + (s[k] - '0');
-            part = tv_int(r, idx);
+            part = vial_tv_int(r, idx);
         } else {
             part = vial_new_str_ref(r->arena, s + st, i - st);
-            if (!part) tpl_oom(r, site);
+            if (!part) vial_tpl_oom(r, site);
         }
         if (!part) return false;
         ap->parts[ap->n++] = part;
@@ -138,13 +138,13 @@ static bool parse_attr(tpl_render *r, const tpl_node *site, vial_value *attr, at
 
 static vial_value *lower_if_str(tpl_render *r, const tpl_node *site, vial_value *v) {
     if (v->type != VIAL_STRING) return v;
-    return tpl_str_case(r, site, v, false);
+    return vial_tpl_str_case(r, site, v, false);
 }
 
 static vial_value *get_path(tpl_render *r, const tpl_node *site, vial_value *item, const attr_path *ap,
                             vial_value *dflt, bool lower) {
     for (size_t i = 0; i < ap->n; i++) {
-        item = tpl_getitem(r, site, item, ap->parts[i]);
+        item = vial_tpl_getitem(r, site, item, ap->parts[i]);
         if (!item) return NULL;
         if (dflt && tv_kind(dflt) != TK_NULL && tv_kind(item) == TK_UNDEF) item = dflt;
     }
@@ -162,7 +162,7 @@ typedef struct sort_ctx {
 
 static int cmp_keys(sort_ctx *c, vial_value *a, vial_value *b) {
     if (c->failed) return 0;
-    int x = c->reverse ? tv_cmp(c->r, c->site, b, a) : tv_cmp(c->r, c->site, a, b);
+    int x = c->reverse ? vial_tv_cmp(c->r, c->site, b, a) : vial_tv_cmp(c->r, c->site, a, b);
     if (x == -2) {
         c->failed = true;
         return 0;
@@ -191,17 +191,17 @@ static void merge_sort(sort_ctx *c, vial_value **items, vial_value **keys, vial_
     memcpy(keys, tk, n * sizeof *keys);
 }
 
-int tpl_sort_values(tpl_render *r, const tpl_node *site, vial_value **items, vial_value **keys, size_t n, bool reverse);
-int tpl_sort_values(tpl_render *r, const tpl_node *site, vial_value **items, vial_value **keys, size_t n, bool reverse) {
+int vial_tpl_sort_values(tpl_render *r, const tpl_node *site, vial_value **items, vial_value **keys, size_t n, bool reverse);
+int vial_tpl_sort_values(tpl_render *r, const tpl_node *site, vial_value **items, vial_value **keys, size_t n, bool reverse) {
     if (n < 2) return 0;
     vial_value **k = keys;
     if (!k) {
         k = vial_arena_alloc(r->arena, n * sizeof *k);
-        if (!k) return tpl_oom(r, site), -1;
+        if (!k) return vial_tpl_oom(r, site), -1;
         memcpy(k, items, n * sizeof *k);
     }
     vial_value **ti = vial_arena_alloc(r->arena, n * sizeof *ti), **tk = vial_arena_alloc(r->arena, n * sizeof *tk);
-    if (!ti || !tk) return tpl_oom(r, site), -1;
+    if (!ti || !tk) return vial_tpl_oom(r, site), -1;
     sort_ctx c = {r, site, reverse, false};
     merge_sort(&c, items, k, ti, tk, n);
     return c.failed ? -1 : 0;
@@ -212,22 +212,22 @@ int tpl_sort_values(tpl_render *r, const tpl_node *site, vial_value **items, via
 F(f_upper) {
     UNUSED;
     vial_value *s = soft_str(r, site, v);
-    return s ? tpl_str_case(r, site, s, true) : NULL;
+    return s ? vial_tpl_str_case(r, site, s, true) : NULL;
 }
 
 F(f_lower) {
     UNUSED;
     vial_value *s = soft_str(r, site, v);
-    return s ? tpl_str_case(r, site, s, false) : NULL;
+    return s ? vial_tpl_str_case(r, site, s, false) : NULL;
 }
 
 F(f_capitalize) {
     UNUSED;
     vial_value *s = soft_str(r, site, v);
-    return s ? tpl_str_capitalize(r, site, s) : NULL;
+    return s ? vial_tpl_str_capitalize(r, site, s) : NULL;
 }
 
-static bool title_sep(uint32_t cp) { return cp == '-' || cp == '(' || cp == '{' || cp == '[' || cp == '<' || tv_isspace_cp(cp); }
+static bool title_sep(uint32_t cp) { return cp == '-' || cp == '(' || cp == '{' || cp == '[' || cp == '<' || vial_tv_isspace_cp(cp); }
 
 /* "".join(item[0].upper() + item[1:].lower() for item in re.split(r"([-\s({\[<]+)", s) if item) */
 F(f_title) {
@@ -235,24 +235,24 @@ F(f_title) {
     vial_value *s = soft_str(r, site, v);
     if (!s) return NULL;
     vial_buf b;
-    tv_buf(r, &b);
+    vial_tv_buf(r, &b);
     const char *str = s->as.s.ptr;
     size_t n = s->as.s.len;
     for (size_t i = 0; i < n;) {
         uint32_t cp;
-        tv_next_cp(str + i, n - i, &cp);
+        vial_tv_next_cp(str + i, n - i, &cp);
         bool sep = title_sep(cp);
         size_t j = i;
         while (j < n) {
-            size_t k = tv_next_cp(str + j, n - j, &cp);
+            size_t k = vial_tv_next_cp(str + j, n - j, &cp);
             if (title_sep(cp) != sep) break;
             j += k;
         }
-        if (tv_case_into(&b, str + i, j - i, TV_UPPER_FIRST) != 0) return tpl_failv(r, site, "string too large");
+        if (vial_tv_case_into(&b, str + i, j - i, TV_UPPER_FIRST) != 0) return vial_tpl_failv(r, site, "string too large");
         i = j;
     }
     /* re.split() returns plain strings: the result is never Markup */
-    return tv_buf_value(r, &b, false);
+    return vial_tv_buf_value(r, &b, false);
 }
 
 F(f_trim) {
@@ -260,9 +260,9 @@ F(f_trim) {
     vial_value *s = soft_str(r, site, v);
     if (!s) return NULL;
     vial_value *chars = p[0];
-    if (chars && tv_is_safe(s) && chars->type == VIAL_STRING && !tv_is_safe(chars)) chars = tv_escape(r, site, chars);
+    if (chars && tv_is_safe(s) && chars->type == VIAL_STRING && !tv_is_safe(chars)) chars = vial_tv_escape(r, site, chars);
     if (chars && tv_kind(chars) == TK_UNDEF) chars = NULL;
-    return tpl_str_strip(r, site, s, chars, 3);
+    return vial_tpl_str_strip(r, site, s, chars, 3);
 }
 
 F(f_center) {
@@ -271,7 +271,7 @@ F(f_center) {
     if (!s) return NULL;
     int64_t w;
     if (!int_arg(r, site, p[0], 80, &w)) return NULL;
-    return tpl_str_pad(r, site, s, w, NULL, 0);
+    return vial_tpl_str_pad(r, site, s, w, NULL, 0);
 }
 
 F(f_string) {
@@ -282,37 +282,37 @@ F(f_string) {
 F(f_safe) {
     UNUSED;
     if (tv_is_safe(v)) return v;
-    vial_value *s = tv_to_str(r, site, v);
+    vial_value *s = vial_tv_to_str(r, site, v);
     if (!s) return NULL;
     vial_value *m = vial_new_str_ref(r->arena, s->as.s.ptr, s->as.s.len);
-    if (!m) return tpl_oom(r, site);
+    if (!m) return vial_tpl_oom(r, site);
     m->flags |= VIAL_FLAG_SAFE;
     return m;
 }
 
 F(f_escape) {
     UNUSED;
-    return tv_escape(r, site, v);
+    return vial_tv_escape(r, site, v);
 }
 
 F(f_forceescape) {
     UNUSED;
-    vial_value *s = tv_to_str(r, site, v);
+    vial_value *s = vial_tv_to_str(r, site, v);
     if (!s) return NULL;
     vial_buf b;
-    tv_buf(r, &b);
-    if (tv_escape_into(&b, s->as.s.ptr, s->as.s.len) != 0) return tpl_failv(r, site, "string too large");
-    return tv_buf_value(r, &b, true);
+    vial_tv_buf(r, &b);
+    if (vial_tv_escape_into(&b, s->as.s.ptr, s->as.s.len) != 0) return vial_tpl_failv(r, site, "string too large");
+    return vial_tv_buf_value(r, &b, true);
 }
 
 F(f_striptags) {
     UNUSED;
-    vial_value *s = tv_to_str(r, site, v);
+    vial_value *s = vial_tv_to_str(r, site, v);
     if (!s) return NULL;
     vial_buf b;
-    tv_buf(r, &b);
-    if (tpl_striptags(r, &b, s->as.s.ptr, s->as.s.len) != 0) return tpl_failv(r, site, "string too large");
-    return tv_buf_value(r, &b, false);
+    vial_tv_buf(r, &b);
+    if (vial_tpl_striptags(r, &b, s->as.s.ptr, s->as.s.len) != 0) return vial_tpl_failv(r, site, "string too large");
+    return vial_tv_buf_value(r, &b, false);
 }
 
 F(f_replace) {
@@ -321,13 +321,13 @@ F(f_replace) {
     if (p[2] && !int_arg(r, site, p[2], -1, &count)) return NULL;
     vial_value *old = p[0], *nw = p[1];
     if (!r->autoescape) {
-        vial_value *s = tv_to_plain_str(r, site, v), *o = tv_to_plain_str(r, site, old), *n = tv_to_plain_str(r, site, nw);
+        vial_value *s = vial_tv_to_plain_str(r, site, v), *o = vial_tv_to_plain_str(r, site, old), *n = vial_tv_to_plain_str(r, site, nw);
         if (!s || !o || !n) return NULL;
-        return tpl_str_replace(r, site, s, o, n, count, false);
+        return vial_tpl_str_replace(r, site, s, o, n, count, false);
     }
     vial_value *s;
     if (tv_is_safe(old) || (tv_is_safe(nw) && !tv_is_safe(v)))
-        s = tv_escape(r, site, v);
+        s = vial_tv_escape(r, site, v);
     else
         s = soft_str(r, site, v);
     if (!s) return NULL;
@@ -335,11 +335,11 @@ F(f_replace) {
     if (!o || !n) return NULL;
     if (tv_is_safe(s)) {
         /* Markup.replace escapes its arguments */
-        o = tv_escape(r, site, o);
-        n = tv_escape(r, site, n);
+        o = vial_tv_escape(r, site, o);
+        n = vial_tv_escape(r, site, n);
         if (!o || !n) return NULL;
     }
-    return tpl_str_replace(r, site, s, o, n, count, tv_is_safe(s));
+    return vial_tpl_str_replace(r, site, s, o, n, count, tv_is_safe(s));
 }
 
 F(f_truncate) {
@@ -350,22 +350,22 @@ F(f_truncate) {
         !int_arg(r, site, p[3], 5, &leeway))
         return NULL;
     vial_value *end = p[2] ? p[2] : vial_new_str_ref(r->arena, "...", 3);
-    if (!end) return tpl_oom(r, site);
-    int64_t endlen = tv_len(r, site, end);
+    if (!end) return vial_tpl_oom(r, site);
+    int64_t endlen = vial_tv_len(r, site, end);
     if (endlen < 0) return NULL;
-    if (length < endlen) return tpl_failv(r, site, "expected length >= %lld, got %lld", (long long)endlen, (long long)length);
-    if (leeway < 0) return tpl_failv(r, site, "expected leeway >= 0, got %lld", (long long)leeway);
+    if (length < endlen) return vial_tpl_failv(r, site, "expected length >= %lld, got %lld", (long long)endlen, (long long)length);
+    if (leeway < 0) return vial_tpl_failv(r, site, "expected leeway >= 0, got %lld", (long long)leeway);
     /* do_truncate works on anything with a len() until it has to cut */
-    int64_t len = tv_len(r, site, v);
+    int64_t len = vial_tv_len(r, site, v);
     if (len < 0) return NULL;
     if (len <= length + leeway) return v;
     if (v->type != VIAL_STRING) {
-        if (killwords) return tpl_failv(r, site, "can only concatenate %s (not \"str\") to %s", tv_type_name(v), tv_type_name(v));
-        return tpl_failv(r, site, "'%s' object has no attribute 'rsplit'", tv_type_name(v));
+        if (killwords) return vial_tpl_failv(r, site, "can only concatenate %s (not \"str\") to %s", vial_tv_type_name(v), vial_tv_type_name(v));
+        return vial_tpl_failv(r, site, "'%s' object has no attribute 'rsplit'", vial_tv_type_name(v));
     }
-    size_t cut = tv_cp_offset(v->as.s.ptr, v->as.s.len, (size_t)(length - endlen));
+    size_t cut = vial_tv_cp_offset(v->as.s.ptr, v->as.s.len, (size_t)(length - endlen));
     vial_value *head = vial_new_str_ref(r->arena, v->as.s.ptr, cut);
-    if (!head) return tpl_oom(r, site);
+    if (!head) return vial_tpl_oom(r, site);
     head->flags = v->flags & VIAL_FLAG_SAFE;
     if (!killwords) {
         const char *sp = NULL;
@@ -376,7 +376,7 @@ F(f_truncate) {
             }
         if (sp) head->as.s.len = (size_t)(sp - head->as.s.ptr);
     }
-    return tv_binop(r, site, OP_ADD, head, end);
+    return vial_tv_binop(r, site, OP_ADD, head, end);
 }
 
 F(f_wordcount) {
@@ -387,12 +387,12 @@ F(f_wordcount) {
     bool in_word = false;
     for (size_t i = 0; i < s->as.s.len;) {
         uint32_t cp;
-        i += tv_next_cp(s->as.s.ptr + i, s->as.s.len - i, &cp);
-        bool w = cp == '_' || tv_isalnum_cp(cp);
+        i += vial_tv_next_cp(s->as.s.ptr + i, s->as.s.len - i, &cp);
+        bool w = cp == '_' || vial_tv_isalnum_cp(cp);
         if (w && !in_word) count++;
         in_word = w;
     }
-    return tv_int(r, count);
+    return vial_tv_int(r, count);
 }
 
 F(f_indent) {
@@ -406,62 +406,62 @@ F(f_indent) {
         int64_t w;
         if (!int_arg(r, site, p[0], 4, &w)) return NULL;
         if (w < 0) w = 0;
-        if (w > 10000) return tpl_failv(r, site, "indent width too large");
+        if (w > 10000) return vial_tpl_failv(r, site, "indent width too large");
         char *spaces = vial_arena_alloc(r->arena, (size_t)w + 1);
-        if (!spaces) return tpl_oom(r, site);
+        if (!spaces) return vial_tpl_oom(r, site);
         memset(spaces, ' ', (size_t)w);
         spaces[w] = 0;
         ind = vial_new_str_ref(r->arena, spaces, (size_t)w);
-        if (!ind) return tpl_oom(r, site);
+        if (!ind) return vial_tpl_oom(r, site);
     }
     if (v->type != VIAL_STRING) {
         /* s += "\n" then s.splitlines(): a list gets past the first step in Python */
         if (v->type == VIAL_ARRAY && !tv_is_tuple(v))
-            return tpl_failv(r, site, "'list' object has no attribute 'splitlines'");
-        if (tv_is_tuple(v)) return tpl_failv(r, site, "can only concatenate tuple (not \"str\") to tuple");
-        return tpl_failv(r, site, "unsupported operand type(s) for +=: '%s' and 'str'", tv_type_name(v));
+            return vial_tpl_failv(r, site, "'list' object has no attribute 'splitlines'");
+        if (tv_is_tuple(v)) return vial_tpl_failv(r, site, "can only concatenate tuple (not \"str\") to tuple");
+        return vial_tpl_failv(r, site, "unsupported operand type(s) for +=: '%s' and 'str'", vial_tv_type_name(v));
     }
     bool markup = tv_is_safe(v);
     /* s += "\n"; lines = s.splitlines() */
     vial_buf sb;
-    tv_buf(r, &sb);
+    vial_tv_buf(r, &sb);
     if (tb_append(&sb, v->as.s.ptr, v->as.s.len) != 0 || tb_putc(&sb, '\n') != 0)
-        return tpl_failv(r, site, "string too large");
-    vial_value *s = tv_buf_value(r, &sb, false);
-    vial_value *lines = s ? tpl_str_splitlines(r, site, s, false) : NULL;
+        return vial_tpl_failv(r, site, "string too large");
+    vial_value *s = vial_tv_buf_value(r, &sb, false);
+    vial_value *lines = s ? vial_tpl_str_splitlines(r, site, s, false) : NULL;
     if (!lines) return NULL;
     /* a Markup indent string is not escaped; a plain one added to Markup lines is */
     vial_buf indb;
     const char *is = ind->as.s.ptr;
     size_t il = ind->as.s.len;
     if (markup && !tv_is_safe(ind)) {
-        tv_buf(r, &indb);
-        tv_escape_into(&indb, ind->as.s.ptr, ind->as.s.len);
+        vial_tv_buf(r, &indb);
+        vial_tv_escape_into(&indb, ind->as.s.ptr, ind->as.s.len);
         is = indb.data ? indb.data : "";
         il = indb.len;
     }
     vial_buf b;
-    tv_buf(r, &b);
+    vial_tv_buf(r, &b);
     size_t n = lines->as.arr.len;
     for (size_t i = 0; i < n; i++) {
         vial_value *line = lines->as.arr.items[i];
         if (i) tb_putc(&b, '\n');
         bool add = blank ? (i > 0) : (i > 0 && line->as.s.len > 0);
         if (i == 0 && first) add = true;
-        if (add && tb_append(&b, is, il) != 0) return tpl_failv(r, site, "string too large");
-        if (tb_append(&b, line->as.s.ptr, line->as.s.len) != 0) return tpl_failv(r, site, "string too large");
+        if (add && tb_append(&b, is, il) != 0) return vial_tpl_failv(r, site, "string too large");
+        if (tb_append(&b, line->as.s.ptr, line->as.s.len) != 0) return vial_tpl_failv(r, site, "string too large");
     }
-    return tv_buf_value(r, &b, markup);
+    return vial_tv_buf_value(r, &b, markup);
 }
 
 /* ---- wordwrap: Python's textwrap ---- */
 
 static bool ascii_ws(uint32_t cp) { return cp == ' ' || cp == '\t' || cp == '\n' || cp == 0x0b || cp == 0x0c || cp == '\r'; }
-static bool word_char(uint32_t cp) { return cp == '_' || tv_isalnum_cp(cp); }
+static bool word_char(uint32_t cp) { return cp == '_' || vial_tv_isalnum_cp(cp); }
 static bool word_punct(uint32_t cp) {
     return word_char(cp) || cp == '!' || cp == '"' || cp == '\'' || cp == '&' || cp == '.' || cp == ',' || cp == '?';
 }
-static bool letter(uint32_t cp) { return cp == '_' || (word_char(cp) && !tv_isdigit_cp(cp)); }
+static bool letter(uint32_t cp) { return cp == '_' || (word_char(cp) && !vial_tv_isdigit_cp(cp)); }
 
 typedef struct cps {
     uint32_t *c;
@@ -472,7 +472,7 @@ static bool to_cps(tpl_render *r, const char *s, size_t n, cps *out) {
     out->c = vial_arena_alloc(r->arena, (n + 1) * sizeof *out->c);
     if (!out->c) return false;
     out->n = 0;
-    for (size_t i = 0; i < n;) i += tv_next_cp(s + i, n - i, &out->c[out->n++]);
+    for (size_t i = 0; i < n;) i += vial_tv_next_cp(s + i, n - i, &out->c[out->n++]);
     return true;
 }
 
@@ -514,13 +514,13 @@ static size_t next_chunk(const cps *t, size_t i, bool hyphens) {
 
 static int put_cps(vial_buf *b, const uint32_t *c, size_t n) {
     for (size_t i = 0; i < n; i++)
-        if (tv_put_cp(b, c[i]) != 0) return -1;
+        if (vial_tv_put_cp(b, c[i]) != 0) return -1;
     return 0;
 }
 
 static bool all_py_space(const uint32_t *c, size_t n) {
     for (size_t i = 0; i < n; i++)
-        if (!tv_isspace_cp(c[i])) return false;
+        if (!vial_tv_isspace_cp(c[i])) return false;
     return true;
 }
 
@@ -531,7 +531,7 @@ typedef struct chunk {
 static int wrap_line(tpl_render *r, const tpl_node *site, vial_buf *out, bool *first_line, const cps *t, int64_t width,
                      bool break_long, bool hyphens, const vial_value *wrapstring) {
     chunk *ch = vial_arena_alloc(r->arena, (t->n + 1) * sizeof *ch);
-    if (!ch) return tpl_oom(r, site), -1;
+    if (!ch) return vial_tpl_oom(r, site), -1;
     size_t nch = 0;
     for (size_t i = 0; i < t->n;) {
         size_t j = next_chunk(t, i, hyphens);
@@ -542,7 +542,7 @@ static int wrap_line(tpl_render *r, const tpl_node *site, vial_buf *out, bool *f
     size_t next = 0;
     bool any_line = false;
     chunk *cur = vial_arena_alloc(r->arena, (nch * 2 + 2) * sizeof *cur);
-    if (!cur) return tpl_oom(r, site), -1;
+    if (!cur) return vial_tpl_oom(r, site), -1;
     while (next < nch) {
         size_t ncur = 0;
         int64_t cur_len = 0;
@@ -606,29 +606,29 @@ F(f_wordwrap) {
         !truthy_arg(r, site, p[3], true, &hyphens))
         return NULL;
     vial_value *ws = p[2] && tv_kind(p[2]) != TK_NULL ? p[2] : vial_new_str_ref(r->arena, "\n", 1);
-    if (!ws) return tpl_oom(r, site);
-    if (ws->type != VIAL_STRING) return tpl_failv(r, site, "wrapstring must be a string");
-    if (v->type != VIAL_STRING) return tpl_failv(r, site, "'%s' object has no attribute 'splitlines'", tv_type_name(v));
-    if (width <= 0) return tpl_failv(r, site, "invalid width %lld (must be > 0)", (long long)width);
-    vial_value *lines = tpl_str_splitlines(r, site, v, false);
+    if (!ws) return vial_tpl_oom(r, site);
+    if (ws->type != VIAL_STRING) return vial_tpl_failv(r, site, "wrapstring must be a string");
+    if (v->type != VIAL_STRING) return vial_tpl_failv(r, site, "'%s' object has no attribute 'splitlines'", vial_tv_type_name(v));
+    if (width <= 0) return vial_tpl_failv(r, site, "invalid width %lld (must be > 0)", (long long)width);
+    vial_value *lines = vial_tpl_str_splitlines(r, site, v, false);
     if (!lines) return NULL;
     vial_buf b;
-    tv_buf(r, &b);
+    vial_tv_buf(r, &b);
     for (size_t i = 0; i < lines->as.arr.len; i++) {
         vial_value *line = lines->as.arr.items[i];
-        if (i && tb_append(&b, ws->as.s.ptr, ws->as.s.len) != 0) return tpl_failv(r, site, "string too large");
+        if (i && tb_append(&b, ws->as.s.ptr, ws->as.s.len) != 0) return vial_tpl_failv(r, site, "string too large");
         cps t;
-        if (!to_cps(r, line->as.s.ptr, line->as.s.len, &t)) return tpl_oom(r, site);
+        if (!to_cps(r, line->as.s.ptr, line->as.s.len, &t)) return vial_tpl_oom(r, site);
         bool first = true;
         if (wrap_line(r, site, &b, &first, &t, width, break_long, hyphens, ws) != 0)
-            return r->failed ? NULL : tpl_failv(r, site, "string too large");
+            return r->failed ? NULL : vial_tpl_failv(r, site, "string too large");
     }
-    return tv_buf_value(r, &b, false);
+    return vial_tv_buf_value(r, &b, false);
 }
 
 /* ---- urlize ---- */
 
-static bool wchar(uint32_t cp) { return cp == '_' || tv_isalnum_cp(cp); }
+static bool wchar(uint32_t cp) { return cp == '_' || vial_tv_isalnum_cp(cp); }
 static bool host_char(uint32_t cp) { return wchar(cp) || cp == '%' || cp == '-'; }
 static bool alpha_ascii(uint32_t cp) { return (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z'; }
 static bool hexd(uint32_t cp) { return (cp >= '0' && cp <= '9') || ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'f'); }
@@ -834,30 +834,30 @@ static size_t count_lit(const uint32_t *c, size_t n, const char *lit) {
 
 static vial_value *urlize_text(tpl_render *r, const tpl_node *site, vial_value *text, int64_t trim_limit, const char *rel,
                                const char *target, vial_value *extra_schemes) {
-    vial_value *esc = tv_escape(r, site, text);
+    vial_value *esc = vial_tv_escape(r, site, text);
     if (!esc) return NULL;
     cps all;
-    if (!to_cps(r, esc->as.s.ptr, esc->as.s.len, &all)) return tpl_oom(r, site);
+    if (!to_cps(r, esc->as.s.ptr, esc->as.s.len, &all)) return vial_tpl_oom(r, site);
     vial_buf out;
-    tv_buf(r, &out);
+    vial_tv_buf(r, &out);
     vial_buf attrs;
-    tv_buf(r, &attrs);
+    vial_tv_buf(r, &attrs);
     if (rel && *rel) {
         tb_puts(&attrs, " rel=\"");
-        tv_escape_into(&attrs, rel, strlen(rel));
+        vial_tv_escape_into(&attrs, rel, strlen(rel));
         tb_putc(&attrs, '"');
     }
     if (target && *target) {
         tb_puts(&attrs, " target=\"");
-        tv_escape_into(&attrs, target, strlen(target));
+        vial_tv_escape_into(&attrs, target, strlen(target));
         tb_putc(&attrs, '"');
     }
     const char *attr_s = attrs.data ? attrs.data : "";
     size_t i = 0;
     while (i < all.n) {
         size_t st = i;
-        bool space = tv_isspace_cp(all.c[i]);
-        while (i < all.n && tv_isspace_cp(all.c[i]) == space) i++;
+        bool space = vial_tv_isspace_cp(all.c[i]);
+        while (i < all.n && vial_tv_isspace_cp(all.c[i]) == space) i++;
         if (space) {
             put_cps(&out, all.c + st, i - st);
             continue;
@@ -946,7 +946,7 @@ static vial_value *urlize_text(tpl_render *r, const tpl_node *site, vial_value *
                 done = true;
             } else if (extra_schemes) {
                 vial_buf cur;
-                tv_buf(r, &cur);
+                vial_tv_buf(r, &cur);
                 put_cps(&cur, mid.c, mid.n);
                 for (size_t k = 0; k < extra_schemes->as.arr.len; k++) {
                     vial_value *sch = extra_schemes->as.arr.items[k];
@@ -954,7 +954,7 @@ static vial_value *urlize_text(tpl_render *r, const tpl_node *site, vial_value *
                     if (cur.len != sch->as.s.len && cur.len >= sch->as.s.len &&
                         memcmp(cur.data, sch->as.s.ptr, sch->as.s.len) == 0) {
                         vial_buf rep;
-                        tv_buf(r, &rep);
+                        vial_tv_buf(r, &rep);
                         tb_puts(&rep, "<a href=\"");
                         tb_append(&rep, cur.data, cur.len);
                         tb_putc(&rep, '"');
@@ -972,8 +972,8 @@ static vial_value *urlize_text(tpl_render *r, const tpl_node *site, vial_value *
         }
         put_cps(&out, w + me, wn - me);
     }
-    if (out.len > out.max) return tpl_failv(r, site, "string too large");
-    return tv_buf_value(r, &out, r->autoescape);
+    if (out.len > out.max) return vial_tpl_failv(r, site, "string too large");
+    return vial_tv_buf_value(r, &out, r->autoescape);
 }
 
 static bool valid_scheme(const vial_value *s) {
@@ -983,7 +983,7 @@ static bool valid_scheme(const vial_value *s) {
     size_t n = s->as.s.len, i = 0, chars = 0;
     while (i < n) {
         uint32_t cp;
-        size_t k = tv_next_cp(p + i, n - i, &cp);
+        size_t k = vial_tv_next_cp(p + i, n - i, &cp);
         if (!(wchar(cp) || cp == '.' || cp == '+' || cp == '-')) break;
         i += k;
         chars++;
@@ -1004,10 +1004,10 @@ F(f_urlize) {
     /* rel: the given words, nofollow, and the policy's "noopener", sorted and unique */
     const char *words[64];
     size_t nw = 0;
-    vial_value *relv = p[3] && tv_kind(p[3]) != TK_NULL ? tv_to_str(r, site, p[3]) : NULL;
+    vial_value *relv = p[3] && tv_kind(p[3]) != TK_NULL ? vial_tv_to_str(r, site, p[3]) : NULL;
     if (p[3] && tv_kind(p[3]) != TK_NULL && !relv) return NULL;
     if (relv) {
-        vial_value *parts = tpl_str_split(r, site, relv, NULL, -1, false);
+        vial_value *parts = vial_tpl_str_split(r, site, relv, NULL, -1, false);
         if (!parts) return NULL;
         for (size_t i = 0; i < parts->as.arr.len && nw < 60; i++)
             words[nw++] = vial_arena_strndup(r->arena, parts->as.arr.items[i]->as.s.ptr, parts->as.arr.items[i]->as.s.len);
@@ -1021,7 +1021,7 @@ F(f_urlize) {
             words[j - 1] = t;
         }
     vial_buf relb;
-    tv_buf(r, &relb);
+    vial_tv_buf(r, &relb);
     for (size_t i = 0; i < nw; i++) {
         if (i && strcmp(words[i], words[i - 1]) == 0) continue;
         if (relb.len) tb_putc(&relb, ' ');
@@ -1029,23 +1029,23 @@ F(f_urlize) {
     }
     const char *target = NULL;
     if (p[2] && tv_kind(p[2]) != TK_NULL) {
-        vial_value *tv = tv_to_str(r, site, p[2]);
+        vial_value *tv = vial_tv_to_str(r, site, p[2]);
         if (!tv) return NULL;
         target = vial_arena_strndup(r->arena, tv->as.s.ptr, tv->as.s.len);
     }
     vial_value *schemes = NULL;
     if (p[4] && tv_kind(p[4]) != TK_NULL) {
-        schemes = tv_list(r, site, p[4]);
+        schemes = vial_tv_list(r, site, p[4]);
         if (!schemes) return NULL;
         for (size_t i = 0; i < schemes->as.arr.len; i++)
             if (!valid_scheme(schemes->as.arr.items[i])) {
                 vial_buf eb;
                 vial_buf_init(&eb, r->arena, 300);
-                tv_repr(r, &eb, schemes->as.arr.items[i]);
-                return tpl_failv(r, site, "%s is not a valid URI scheme prefix.", vial_buf_cstr(&eb));
+                vial_tv_repr(r, &eb, schemes->as.arr.items[i]);
+                return vial_tpl_failv(r, site, "%s is not a valid URI scheme prefix.", vial_buf_cstr(&eb));
             }
     }
-    vial_value *text = tv_to_plain_str(r, site, v);
+    vial_value *text = vial_tv_to_plain_str(r, site, v);
     if (!text) return NULL;
     return urlize_text(r, site, text, trim, vial_buf_cstr(&relb), target, schemes);
 }
@@ -1056,11 +1056,11 @@ F(f_abs) {
     UNUSED;
     switch (tv_kind(v)) {
     case TK_INT:
-        if (v->as.i == INT64_MIN) return tpl_failv(r, site, "integer overflow (vial templates use 64-bit integers)");
-        return v->as.i < 0 ? tv_int(r, -v->as.i) : v;
-    case TK_BOOL: return tv_int(r, v->as.b);
-    case TK_DOUBLE: return signbit(v->as.d) ? tv_double(r, fabs(v->as.d)) : v;
-    default: return tpl_failv(r, site, "bad operand type for abs(): '%s'", tv_type_name(v));
+        if (v->as.i == INT64_MIN) return vial_tpl_failv(r, site, "integer overflow (vial templates use 64-bit integers)");
+        return v->as.i < 0 ? vial_tv_int(r, -v->as.i) : v;
+    case TK_BOOL: return vial_tv_int(r, v->as.b);
+    case TK_DOUBLE: return signbit(v->as.d) ? vial_tv_double(r, fabs(v->as.d)) : v;
+    default: return vial_tpl_failv(r, site, "bad operand type for abs(): '%s'", vial_tv_type_name(v));
     }
 }
 
@@ -1070,7 +1070,7 @@ static bool to_double_py(tpl_render *r, vial_value *v, double *out) {
     case TK_DOUBLE: *out = v->as.d; return true;
     case TK_INT: *out = (double)v->as.i; return true;
     case TK_BOOL: *out = v->as.b; return true;
-    case TK_STRING: return tv_parse_float(v->as.s.ptr, v->as.s.len, out);
+    case TK_STRING: return vial_tv_parse_float(v->as.s.ptr, v->as.s.len, out);
     default: return false;
     }
 }
@@ -1079,9 +1079,9 @@ F(f_float) {
     UNUSED;
     double d;
     /* float(Undefined) raises UndefinedError, which do_float does not catch */
-    if (tv_kind(v) == TK_UNDEF) return (tpl_undef_fail(r, site, v), NULL);
-    if (to_double_py(r, v, &d)) return tv_double(r, d);
-    return p[0] ? p[0] : tv_double(r, 0.0);
+    if (tv_kind(v) == TK_UNDEF) return (vial_tpl_undef_fail(r, site, v), NULL);
+    if (to_double_py(r, v, &d)) return vial_tv_double(r, d);
+    return p[0] ? p[0] : vial_tv_double(r, 0.0);
 }
 
 F(f_int) {
@@ -1093,34 +1093,34 @@ F(f_int) {
         else if (p[1]->type == VIAL_BOOL) base = p[1]->as.b;
         else base_ok = false; /* int(s, base) raises TypeError, do_int falls back to float */
     }
-    if (tv_kind(v) == TK_UNDEF) return (tpl_undef_fail(r, site, v), NULL);
+    if (tv_kind(v) == TK_UNDEF) return (vial_tpl_undef_fail(r, site, v), NULL);
     vial_value *dflt = p[0] ? p[0] : NULL;
     int64_t iv;
     bool overflow = false;
     switch (tv_kind(v)) {
     case TK_INT: return v;
-    case TK_BOOL: return tv_int(r, v->as.b);
+    case TK_BOOL: return vial_tv_int(r, v->as.b);
     case TK_DOUBLE:
-        if (isfinite(v->as.d) && fabs(v->as.d) < 9.2e18) return tv_int(r, (int64_t)v->as.d);
-        if (isfinite(v->as.d)) return tpl_failv(r, site, "integer overflow (vial templates use 64-bit integers)");
+        if (isfinite(v->as.d) && fabs(v->as.d) < 9.2e18) return vial_tv_int(r, (int64_t)v->as.d);
+        if (isfinite(v->as.d)) return vial_tpl_failv(r, site, "integer overflow (vial templates use 64-bit integers)");
         break;
     case TK_STRING:
         if (base_ok && (base == 0 || (base >= 2 && base <= 36)) &&
-            tv_parse_int(v->as.s.ptr, v->as.s.len, (int)base, &iv, &overflow)) {
-            if (overflow) return tpl_failv(r, site, "integer overflow (vial templates use 64-bit integers)");
-            return tv_int(r, iv);
+            vial_tv_parse_int(v->as.s.ptr, v->as.s.len, (int)base, &iv, &overflow)) {
+            if (overflow) return vial_tpl_failv(r, site, "integer overflow (vial templates use 64-bit integers)");
+            return vial_tv_int(r, iv);
         }
         {
             double d;
-            if (tv_parse_float(v->as.s.ptr, v->as.s.len, &d) && isfinite(d)) {
-                if (fabs(d) >= 9.2e18) return tpl_failv(r, site, "integer overflow (vial templates use 64-bit integers)");
-                return tv_int(r, (int64_t)d);
+            if (vial_tv_parse_float(v->as.s.ptr, v->as.s.len, &d) && isfinite(d)) {
+                if (fabs(d) >= 9.2e18) return vial_tpl_failv(r, site, "integer overflow (vial templates use 64-bit integers)");
+                return vial_tv_int(r, (int64_t)d);
             }
         }
         break;
     default: break;
     }
-    return dflt ? dflt : tv_int(r, 0);
+    return dflt ? dflt : vial_tv_int(r, 0);
 }
 
 /* Python's round(x, n) for floats: correctly rounded, ties to even on the exact value. */
@@ -1131,7 +1131,7 @@ static double py_round(double x, int64_t n) {
         char buf[400];
         size_t k = 0;
         if (signbit(x)) buf[k++] = '-';
-        if (tpl_fixed_digits(buf + k, sizeof buf - k, fabs(x), (int)n) < 0) return x;
+        if (vial_tpl_fixed_digits(buf + k, sizeof buf - k, fabs(x), (int)n) < 0) return x;
         return strtod(buf, NULL);
     }
     if (n < -308) return copysign(0.0, x);
@@ -1148,36 +1148,36 @@ F(f_round) {
     if (!int_arg(r, site, p[0], 0, &prec)) return NULL;
     const char *method = "common";
     if (p[1]) {
-        if (p[1]->type != VIAL_STRING) return tpl_failv(r, site, "method must be common, ceil or floor");
+        if (p[1]->type != VIAL_STRING) return vial_tpl_failv(r, site, "method must be common, ceil or floor");
         method = vial_arena_strndup(r->arena, p[1]->as.s.ptr, p[1]->as.s.len);
     }
     bool common = strcmp(method, "common") == 0, ceil_ = strcmp(method, "ceil") == 0, floor_ = strcmp(method, "floor") == 0;
-    if (!common && !ceil_ && !floor_) return tpl_failv(r, site, "method must be common, ceil or floor");
+    if (!common && !ceil_ && !floor_) return vial_tpl_failv(r, site, "method must be common, ceil or floor");
     int k = tv_kind(v);
     if (common) {
         if (k == TK_INT || k == TK_BOOL) {
             int64_t x = k == TK_BOOL ? v->as.b : v->as.i;
-            if (prec >= 0) return tv_int(r, x);
-            if (prec < -18) return tv_int(r, 0);
+            if (prec >= 0) return vial_tv_int(r, x);
+            if (prec < -18) return vial_tv_int(r, 0);
             int64_t pw = 1;
             for (int64_t i = 0; i < -prec; i++) pw *= 10;
             int64_t q = x / pw, rem = x % pw;
             if (rem < 0) rem += pw, q -= 1;
             if (rem * 2 > pw || (rem * 2 == pw && (q & 1))) q += 1;
-            return tv_int(r, q * pw);
+            return vial_tv_int(r, q * pw);
         }
-        if (k == TK_DOUBLE) return tv_double(r, py_round(v->as.d, prec));
-        return tpl_failv(r, site, "type %s doesn't define __round__ method", tv_type_name(v));
+        if (k == TK_DOUBLE) return vial_tv_double(r, py_round(v->as.d, prec));
+        return vial_tpl_failv(r, site, "type %s doesn't define __round__ method", vial_tv_type_name(v));
     }
     double x;
     if (k == TK_DOUBLE) x = v->as.d;
     else if (k == TK_INT) x = (double)v->as.i;
     else if (k == TK_BOOL) x = v->as.b;
-    else return tpl_failv(r, site, "unsupported operand type(s) for *: '%s' and 'int'", tv_type_name(v));
+    else return vial_tpl_failv(r, site, "unsupported operand type(s) for *: '%s' and 'int'", vial_tv_type_name(v));
     double scale = pow(10.0, (double)prec);
     double y = ceil_ ? ceil(x * scale) : floor(x * scale);
-    if (!isfinite(y)) return tpl_failv(r, site, "cannot convert float infinity to integer");
-    return tv_double(r, y / scale);
+    if (!isfinite(y)) return vial_tpl_failv(r, site, "cannot convert float infinity to integer");
+    return vial_tv_double(r, y / scale);
 }
 
 F(f_filesizeformat) {
@@ -1189,10 +1189,10 @@ F(f_filesizeformat) {
         if (v->type == VIAL_STRING) {
             vial_buf eb;
             vial_buf_init(&eb, r->arena, 300);
-            tv_repr(r, &eb, v);
-            return tpl_failv(r, site, "could not convert string to float: %s", vial_buf_cstr(&eb));
+            vial_tv_repr(r, &eb, v);
+            return vial_tpl_failv(r, site, "could not convert string to float: %s", vial_buf_cstr(&eb));
         }
-        return tpl_failv(r, site, "float() argument must be a string or a real number, not '%s'", tv_type_name(v));
+        return vial_tpl_failv(r, site, "float() argument must be a string or a real number, not '%s'", vial_tv_type_name(v));
     }
     double base = binary ? 1024 : 1000;
     static const char *dec[] = {"kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"};
@@ -1201,7 +1201,7 @@ F(f_filesizeformat) {
     if (bytes == 1) {
         snprintf(out, sizeof out, "1 Byte");
     } else if (bytes < base) {
-        if (!isfinite(bytes)) return tpl_failv(r, site, "cannot convert float NaN to integer");
+        if (!isfinite(bytes)) return vial_tpl_failv(r, site, "cannot convert float NaN to integer");
         snprintf(out, sizeof out, "%lld Bytes", (long long)bytes);
     } else {
         double unit = 0;
@@ -1215,51 +1215,51 @@ F(f_filesizeformat) {
         char num[96];
         size_t k = 0;
         if (signbit(q)) num[k++] = '-';
-        if (tpl_fixed_digits(num + k, sizeof num - k, fabs(q), 1) < 0) return tpl_failv(r, site, "number too large");
+        if (vial_tpl_fixed_digits(num + k, sizeof num - k, fabs(q), 1) < 0) return vial_tpl_failv(r, site, "number too large");
         snprintf(out, sizeof out, "%s %s", num, binary ? bin[i] : dec[i]);
     }
-    return tv_strn(r, out, strlen(out), false);
+    return vial_tv_strn(r, out, strlen(out), false);
 }
 
 /* ---- sequences ---- */
 
 F(f_length) {
     UNUSED;
-    int64_t n = tv_len(r, site, v);
+    int64_t n = vial_tv_len(r, site, v);
     if (n < 0) return NULL;
-    return tv_int(r, n);
+    return vial_tv_int(r, n);
 }
 
 F(f_first) {
     UNUSED;
     if (tv_kind(v) == TK_RANGE) {
         tpl_range *rg = (tpl_range *)v;
-        if (tpl_range_len(rg)) return tv_int(r, rg->start);
+        if (vial_tpl_range_len(rg)) return vial_tv_int(r, rg->start);
     } else {
-        vial_value *list = tv_list(r, site, v);
+        vial_value *list = vial_tv_list(r, site, v);
         if (!list) return NULL;
         if (list->as.arr.len) return list->as.arr.items[0];
     }
-    return tpl_undefined(r, "No first item, sequence was empty.", NULL, NULL, 0);
+    return vial_tpl_undefined(r, "No first item, sequence was empty.", NULL, NULL, 0);
 }
 
 F(f_last) {
     UNUSED;
-    vial_value *list = tv_list(r, site, v);
+    vial_value *list = vial_tv_list(r, site, v);
     if (!list) return NULL;
     if (list->as.arr.len) return list->as.arr.items[list->as.arr.len - 1];
-    return tpl_undefined(r, "No last item, sequence was empty.", NULL, NULL, 0);
+    return vial_tpl_undefined(r, "No last item, sequence was empty.", NULL, NULL, 0);
 }
 
 F(f_random) {
     UNUSED;
     int k = tv_kind(v);
     if (k != TK_ARRAY && k != TK_STRING && k != TK_RANGE && k != TK_UNDEF)
-        return tpl_failv(r, site, "object of type '%s' has no len()", tv_type_name(v));
-    vial_value *list = tv_list(r, site, v);
+        return vial_tpl_failv(r, site, "object of type '%s' has no len()", vial_tv_type_name(v));
+    vial_value *list = vial_tv_list(r, site, v);
     if (!list) return NULL;
-    if (!list->as.arr.len) return tpl_undefined(r, "No random item, sequence was empty.", NULL, NULL, 0);
-    return list->as.arr.items[tpl_random_index(list->as.arr.len)];
+    if (!list->as.arr.len) return vial_tpl_undefined(r, "No random item, sequence was empty.", NULL, NULL, 0);
+    return list->as.arr.items[vial_tpl_random_index(list->as.arr.len)];
 }
 
 F(f_list) {
@@ -1271,17 +1271,17 @@ F(f_reverse) {
     UNUSED;
     if (v->type == VIAL_STRING) {
         cps t;
-        if (!to_cps(r, v->as.s.ptr, v->as.s.len, &t)) return tpl_oom(r, site);
+        if (!to_cps(r, v->as.s.ptr, v->as.s.len, &t)) return vial_tpl_oom(r, site);
         vial_buf b;
-        tv_buf(r, &b);
+        vial_tv_buf(r, &b);
         for (size_t i = t.n; i > 0; i--)
-            if (tv_put_cp(&b, t.c[i - 1]) != 0) return tpl_failv(r, site, "string too large");
-        return tv_buf_value(r, &b, tv_is_safe(v));
+            if (vial_tv_put_cp(&b, t.c[i - 1]) != 0) return vial_tpl_failv(r, site, "string too large");
+        return vial_tv_buf_value(r, &b, tv_is_safe(v));
     }
     int k = tv_kind(v);
     if (k != TK_ARRAY && k != TK_OBJECT && k != TK_RANGE && k != TK_UNDEF)
-        return tpl_failv(r, site, "argument must be iterable");
-    vial_value *list = tv_list(r, site, v);
+        return vial_tpl_failv(r, site, "argument must be iterable");
+    vial_value *list = vial_tv_list(r, site, v);
     if (!list) return NULL;
     vial_value *out = new_list(r, site);
     if (!out) return NULL;
@@ -1293,8 +1293,8 @@ F(f_reverse) {
 F(f_join) {
     UNUSED;
     vial_value *d = p[0] ? p[0] : vial_new_str_ref(r->arena, "", 0);
-    if (!d) return tpl_oom(r, site);
-    vial_value *list = tv_list(r, site, v);
+    if (!d) return vial_tpl_oom(r, site);
+    vial_value *list = vial_tv_list(r, site, v);
     if (!list) return NULL;
     attr_path ap;
     if (!parse_attr(r, site, p[1], &ap)) return NULL;
@@ -1302,7 +1302,7 @@ F(f_join) {
     vial_value **items = list->as.arr.items;
     if (ap.n) {
         items = vial_arena_alloc(r->arena, (n ? n : 1) * sizeof *items);
-        if (!items) return tpl_oom(r, site);
+        if (!items) return vial_tpl_oom(r, site);
         for (size_t i = 0; i < n; i++)
             if (!(items[i] = get_path(r, site, list->as.arr.items[i], &ap, NULL, false))) return NULL;
     }
@@ -1311,38 +1311,38 @@ F(f_join) {
         escape = tv_is_safe(d);
         for (size_t i = 0; i < n && !escape; i++) escape = tv_is_safe(items[i]);
     }
-    vial_value *ds = d->type == VIAL_STRING ? d : tv_to_str(r, site, d);
+    vial_value *ds = d->type == VIAL_STRING ? d : vial_tv_to_str(r, site, d);
     if (!ds) return NULL;
     vial_buf b;
-    tv_buf(r, &b);
+    vial_tv_buf(r, &b);
     size_t guess = n ? (n - 1) * ds->as.s.len : 0;
     for (size_t i = 0; i < n && i < 64; i++) guess += items[i]->type == VIAL_STRING ? items[i]->as.s.len : 8;
-    if (vial_buf_reserve(&b, guess + 1) != 0) return tpl_failv(r, site, "string too large");
+    if (vial_buf_reserve(&b, guess + 1) != 0) return vial_tpl_failv(r, site, "string too large");
     for (size_t i = 0; i < n; i++) {
         int rc;
         if (i) {
-            rc = escape && !tv_is_safe(d) ? tv_escape_into(&b, ds->as.s.ptr, ds->as.s.len)
+            rc = escape && !tv_is_safe(d) ? vial_tv_escape_into(&b, ds->as.s.ptr, ds->as.s.len)
                                           : tb_append(&b, ds->as.s.ptr, ds->as.s.len);
-            if (rc != 0) return tpl_failv(r, site, "string too large");
+            if (rc != 0) return vial_tpl_failv(r, site, "string too large");
         }
         vial_value *it = items[i];
         if (escape && !tv_is_safe(it)) {
-            vial_value *s = tv_to_str(r, site, it);
+            vial_value *s = vial_tv_to_str(r, site, it);
             if (!s) return NULL;
-            rc = tv_escape_into(&b, s->as.s.ptr, s->as.s.len);
+            rc = vial_tv_escape_into(&b, s->as.s.ptr, s->as.s.len);
         } else {
-            rc = tv_str(r, &b, it);
+            rc = vial_tv_str(r, &b, it);
         }
-        if (rc != 0) return r->failed ? NULL : tpl_failv(r, site, "string too large");
+        if (rc != 0) return r->failed ? NULL : vial_tpl_failv(r, site, "string too large");
     }
-    return tv_buf_value(r, &b, escape);
+    return vial_tv_buf_value(r, &b, escape);
 }
 
 F(f_batch) {
     UNUSED;
     int64_t count;
     if (!int_arg(r, site, p[0], 1, &count)) return NULL;
-    vial_value *list = tv_list(r, site, v);
+    vial_value *list = vial_tv_list(r, site, v);
     if (!list) return NULL;
     vial_value *out = new_list(r, site), *cur = NULL;
     if (!out) return NULL;
@@ -1367,12 +1367,12 @@ F(f_slice) {
     UNUSED;
     int64_t slices;
     if (!int_arg(r, site, p[0], 1, &slices)) return NULL;
-    vial_value *seq = tv_list(r, site, v);
+    vial_value *seq = vial_tv_list(r, site, v);
     if (!seq) return NULL;
     if (slices <= 0) {
-        if (slices == 0) return tpl_failv(r, site, "integer division or modulo by zero");
+        if (slices == 0) return vial_tpl_failv(r, site, "integer division or modulo by zero");
     }
-    if (slices > 1000000) return tpl_failv(r, site, "too many slices");
+    if (slices > 1000000) return vial_tpl_failv(r, site, "too many slices");
     int64_t length = (int64_t)seq->as.arr.len;
     int64_t per = length / slices, extra = length % slices;
     if (extra < 0) extra += slices, per -= 1;
@@ -1408,26 +1408,26 @@ F(f_sort) {
     if (p[2] && tv_kind(p[2]) != TK_NULL) {
         if (p[2]->type == VIAL_STRING) {
             vial_value *comma = vial_new_str_ref(r->arena, ",", 1);
-            vial_value *parts = comma ? tpl_str_split(r, site, p[2], comma, -1, false) : NULL;
+            vial_value *parts = comma ? vial_tpl_str_split(r, site, p[2], comma, -1, false) : NULL;
             if (!parts) return NULL;
             npaths = parts->as.arr.len;
             paths = vial_arena_alloc(r->arena, npaths * sizeof *paths);
-            if (!paths) return tpl_oom(r, site);
+            if (!paths) return vial_tpl_oom(r, site);
             for (size_t i = 0; i < npaths; i++)
                 if (!parse_attr(r, site, parts->as.arr.items[i], &paths[i])) return NULL;
         } else {
             npaths = 1;
             paths = vial_arena_alloc(r->arena, sizeof *paths);
-            if (!paths || !parse_attr(r, site, p[2], &paths[0])) return paths ? NULL : tpl_oom(r, site);
+            if (!paths || !parse_attr(r, site, p[2], &paths[0])) return paths ? NULL : vial_tpl_oom(r, site);
         }
     }
     vial_value **keys = vial_arena_alloc(r->arena, (n ? n : 1) * sizeof *keys);
-    if (!keys) return tpl_oom(r, site);
+    if (!keys) return vial_tpl_oom(r, site);
     for (size_t i = 0; i < n; i++) {
         vial_value *item = out->as.arr.items[i];
         vial_value *parts[16];
         size_t np = npaths ? npaths : 1;
-        if (np > 16) return tpl_failv(r, site, "too many sort attributes");
+        if (np > 16) return vial_tpl_failv(r, site, "too many sort attributes");
         for (size_t k = 0; k < np; k++) {
             vial_value *key = npaths ? get_path(r, site, item, &paths[k], NULL, false) : item;
             if (!key) return NULL;
@@ -1442,7 +1442,7 @@ F(f_sort) {
             if (push(r, site, kl, parts[k]) != 0) return NULL;
         keys[i] = kl;
     }
-    if (tpl_sort_values(r, site, out->as.arr.items, keys, n, reverse) != 0) return NULL;
+    if (vial_tpl_sort_values(r, site, out->as.arr.items, keys, n, reverse) != 0) return NULL;
     return out;
 }
 
@@ -1454,32 +1454,32 @@ F(f_dictsort) {
     if (p[1]) {
         if (p[1]->type == VIAL_STRING && p[1]->as.s.len == 3 && memcmp(p[1]->as.s.ptr, "key", 3) == 0) pos = 0;
         else if (p[1]->type == VIAL_STRING && p[1]->as.s.len == 5 && memcmp(p[1]->as.s.ptr, "value", 5) == 0) pos = 1;
-        else return tpl_failv(r, site, "You can only sort by either \"key\" or \"value\"");
+        else return vial_tpl_failv(r, site, "You can only sort by either \"key\" or \"value\"");
     }
     if (v->type != VIAL_OBJECT) {
-        if (tv_kind(v) == TK_UNDEF) return tpl_failv(r, site, "'Undefined' object has no attribute 'items'");
-        return tpl_failv(r, site, "'%s' object has no attribute 'items'", tv_type_name(v));
+        if (tv_kind(v) == TK_UNDEF) return vial_tpl_failv(r, site, "'Undefined' object has no attribute 'items'");
+        return vial_tpl_failv(r, site, "'%s' object has no attribute 'items'", vial_tv_type_name(v));
     }
-    vial_value *items = tpl_dict_items(r, v);
+    vial_value *items = vial_tpl_dict_items(r, v);
     if (!items) return NULL;
     items->tag = 0;
     size_t n = items->as.arr.len;
     vial_value **keys = vial_arena_alloc(r->arena, (n ? n : 1) * sizeof *keys);
-    if (!keys) return tpl_oom(r, site);
+    if (!keys) return vial_tpl_oom(r, site);
     for (size_t i = 0; i < n; i++) {
         vial_value *k = items->as.arr.items[i]->as.arr.items[pos];
         if (!cs && !(k = lower_if_str(r, site, k))) return NULL;
         keys[i] = k;
     }
-    if (tpl_sort_values(r, site, items->as.arr.items, keys, n, reverse) != 0) return NULL;
+    if (vial_tpl_sort_values(r, site, items->as.arr.items, keys, n, reverse) != 0) return NULL;
     return items;
 }
 
 F(f_items) {
     UNUSED;
     if (tv_kind(v) == TK_UNDEF) return new_list(r, site);
-    if (v->type != VIAL_OBJECT) return tpl_failv(r, site, "Can only get item pairs from a mapping.");
-    vial_value *items = tpl_dict_items(r, v);
+    if (v->type != VIAL_OBJECT) return vial_tpl_failv(r, site, "Can only get item pairs from a mapping.");
+    vial_value *items = vial_tpl_dict_items(r, v);
     if (items) items->tag = 0;
     return items;
 }
@@ -1490,7 +1490,7 @@ F(f_unique) {
     if (!truthy_arg(r, site, p[0], false, &cs)) return NULL;
     attr_path ap;
     if (!parse_attr(r, site, p[1], &ap)) return NULL;
-    vial_value *list = tv_list(r, site, v);
+    vial_value *list = vial_tv_list(r, site, v);
     if (!list) return NULL;
     vial_value *out = new_list(r, site), *seen = new_list(r, site);
     if (!out || !seen) return NULL;
@@ -1500,9 +1500,9 @@ F(f_unique) {
         if (!key) return NULL;
         int kk = tv_kind(key);
         if ((kk == TK_ARRAY && !tv_is_tuple(key)) || kk == TK_OBJECT)
-            return tpl_failv(r, site, "unhashable type: '%s'", tv_type_name(key));
+            return vial_tpl_failv(r, site, "unhashable type: '%s'", vial_tv_type_name(key));
         bool dup = false;
-        for (size_t j = 0; j < seen->as.arr.len && !dup; j++) dup = tv_equal(seen->as.arr.items[j], key);
+        for (size_t j = 0; j < seen->as.arr.len && !dup; j++) dup = vial_tv_equal(seen->as.arr.items[j], key);
         if (dup) continue;
         if (push(r, site, seen, key) != 0 || push(r, site, out, item) != 0) return NULL;
     }
@@ -1514,9 +1514,9 @@ static vial_value *min_max(tpl_render *r, const tpl_node *site, vial_value *v, v
     if (!truthy_arg(r, site, p[0], false, &cs)) return NULL;
     attr_path ap;
     if (!parse_attr(r, site, p[1], &ap)) return NULL;
-    vial_value *list = tv_list(r, site, v);
+    vial_value *list = vial_tv_list(r, site, v);
     if (!list) return NULL;
-    if (!list->as.arr.len) return tpl_undefined(r, "No aggregated item, sequence was empty.", NULL, NULL, 0);
+    if (!list->as.arr.len) return vial_tpl_undefined(r, "No aggregated item, sequence was empty.", NULL, NULL, 0);
     vial_value *best = list->as.arr.items[0];
     vial_value *bkey = get_path(r, site, best, &ap, NULL, !cs);
     if (!bkey) return NULL;
@@ -1524,7 +1524,7 @@ static vial_value *min_max(tpl_render *r, const tpl_node *site, vial_value *v, v
         vial_value *item = list->as.arr.items[i];
         vial_value *key = get_path(r, site, item, &ap, NULL, !cs);
         if (!key) return NULL;
-        int c = tv_order(r, site, want_max ? CMP_GT : CMP_LT, key, bkey);
+        int c = vial_tv_order(r, site, want_max ? CMP_GT : CMP_LT, key, bkey);
         if (c < 0) return NULL;
         if (c) {
             best = item;
@@ -1548,15 +1548,15 @@ F(f_sum) {
     UNUSED;
     attr_path ap;
     if (!parse_attr(r, site, p[0], &ap)) return NULL;
-    vial_value *acc = p[1] ? p[1] : tv_int(r, 0);
+    vial_value *acc = p[1] ? p[1] : vial_tv_int(r, 0);
     if (!acc) return NULL;
-    if (acc->type == VIAL_STRING) return tpl_failv(r, site, "sum() can't sum strings [use ''.join(seq) instead]");
-    vial_value *list = tv_list(r, site, v);
+    if (acc->type == VIAL_STRING) return vial_tpl_failv(r, site, "sum() can't sum strings [use ''.join(seq) instead]");
+    vial_value *list = vial_tv_list(r, site, v);
     if (!list) return NULL;
     for (size_t i = 0; i < list->as.arr.len; i++) {
         vial_value *item = list->as.arr.items[i];
         if (ap.n && !(item = get_path(r, site, item, &ap, NULL, false))) return NULL;
-        if (!(acc = tv_binop(r, site, OP_ADD, acc, item))) return NULL;
+        if (!(acc = vial_tv_binop(r, site, OP_ADD, acc, item))) return NULL;
     }
     return acc;
 }
@@ -1572,16 +1572,16 @@ F(f_groupby) {
     if (!sorted) return NULL;
     size_t n = sorted->as.arr.len;
     vial_value **keys = vial_arena_alloc(r->arena, (n ? n : 1) * sizeof *keys);
-    if (!keys) return tpl_oom(r, site);
+    if (!keys) return vial_tpl_oom(r, site);
     for (size_t i = 0; i < n; i++)
         if (!(keys[i] = get_path(r, site, sorted->as.arr.items[i], &ap, dflt, !cs))) return NULL;
-    if (tpl_sort_values(r, site, sorted->as.arr.items, keys, n, false) != 0) return NULL;
+    if (vial_tpl_sort_values(r, site, sorted->as.arr.items, keys, n, false) != 0) return NULL;
     vial_value *out = new_list(r, site);
     if (!out) return NULL;
     size_t i = 0;
     while (i < n) {
         size_t j = i + 1;
-        while (j < n && tv_equal(keys[j], keys[i])) j++;
+        while (j < n && vial_tv_equal(keys[j], keys[i])) j++;
         vial_value *group = new_list(r, site);
         if (!group) return NULL;
         for (size_t k = i; k < j; k++)
@@ -1589,7 +1589,7 @@ F(f_groupby) {
         vial_value *grouper = keys[i];
         if (!cs && !(grouper = get_path(r, site, sorted->as.arr.items[i], &ap, dflt, false))) return NULL;
         vial_value *pair[2] = {grouper, group};
-        vial_value *t = tv_tuple(r, 2, pair);
+        vial_value *t = vial_tv_tuple(r, 2, pair);
         if (!t) return NULL;
         t->tag = TPL_TAG_GROUP;
         if (push(r, site, out, t) != 0) return NULL;
@@ -1601,20 +1601,20 @@ F(f_groupby) {
 /* select / reject / selectattr / rejectattr */
 static vial_value *select_common(tpl_render *r, const tpl_node *site, vial_value *v, tpl_args *a, bool want,
                                  bool lookup_attr) {
-    int t = tv_truthy(r, site, v);
+    int t = vial_tv_truthy(r, site, v);
     if (t < 0) return NULL;
     vial_value *out = new_list(r, site);
     if (!out || !t) return out;
     size_t off = 0;
     attr_path ap = {0};
     if (lookup_attr) {
-        if (a->npos < 1) return tpl_failv(r, site, "Missing parameter for attribute name");
+        if (a->npos < 1) return vial_tpl_failv(r, site, "Missing parameter for attribute name");
         if (!parse_attr(r, site, a->pos[0], &ap)) return NULL;
         off = 1;
     }
     vial_value *test = a->npos > off ? a->pos[off] : NULL;
     tpl_args rest = {a->pos + off + 1, a->npos > off + 1 ? a->npos - off - 1 : 0, a->kwnames, a->kwvals, a->nkw};
-    vial_value *list = tv_list(r, site, v);
+    vial_value *list = vial_tv_list(r, site, v);
     if (!list) return NULL;
     for (size_t i = 0; i < list->as.arr.len; i++) {
         vial_value *item = list->as.arr.items[i];
@@ -1622,9 +1622,9 @@ static vial_value *select_common(tpl_render *r, const tpl_node *site, vial_value
         if (lookup_attr && !(x = get_path(r, site, item, &ap, NULL, false))) return NULL;
         int ok;
         if (test) {
-            ok = tpl_call_test_named(r, site, test, x, &rest);
+            ok = vial_tpl_call_test_named(r, site, test, x, &rest);
         } else {
-            ok = tv_truthy(r, site, x);
+            ok = vial_tv_truthy(r, site, x);
         }
         if (ok < 0) return NULL;
         if ((ok != 0) == want && push(r, site, out, item) != 0) return NULL;
@@ -1651,11 +1651,11 @@ F(f_rejectattr) {
 
 F(f_map) {
     UNUSED;
-    int t = tv_truthy(r, site, v);
+    int t = vial_tv_truthy(r, site, v);
     if (t < 0) return NULL;
     vial_value *out = new_list(r, site);
     if (!out || !t) return out;
-    vial_value *list = tv_list(r, site, v);
+    vial_value *list = vial_tv_list(r, site, v);
     if (!list) return NULL;
     tpl_args *a = raw;
     vial_value *attribute = NULL, *dflt = NULL;
@@ -1670,7 +1670,7 @@ F(f_map) {
             for (size_t k = 0; k < a->nkw; k++) {
                 vial_str kn = a->kwnames[k];
                 if (!(kn.len == 9 && memcmp(kn.ptr, "attribute", 9) == 0) && !(kn.len == 7 && memcmp(kn.ptr, "default", 7) == 0))
-                    return tpl_failv(r, site, "Unexpected keyword argument '%.*s'", (int)kn.len, kn.ptr);
+                    return vial_tpl_failv(r, site, "Unexpected keyword argument '%.*s'", (int)kn.len, kn.ptr);
             }
         }
     }
@@ -1681,22 +1681,22 @@ F(f_map) {
             if (push(r, site, out, get_path(r, site, list->as.arr.items[i], &ap, dflt, false)) != 0) return NULL;
         return out;
     }
-    if (!a->npos) return tpl_failv(r, site, "map requires a filter argument");
+    if (!a->npos) return vial_tpl_failv(r, site, "map requires a filter argument");
     tpl_args rest = {a->pos + 1, a->npos - 1, a->kwnames, a->kwvals, a->nkw};
     for (size_t i = 0; i < list->as.arr.len; i++)
-        if (push(r, site, out, tpl_call_filter_named(r, site, a->pos[0], list->as.arr.items[i], &rest)) != 0) return NULL;
+        if (push(r, site, out, vial_tpl_call_filter_named(r, site, a->pos[0], list->as.arr.items[i], &rest)) != 0) return NULL;
     return out;
 }
 
 F(f_default) {
     UNUSED;
     vial_value *dflt = p[0] ? p[0] : vial_new_str_ref(r->arena, "", 0);
-    if (!dflt) return tpl_oom(r, site);
+    if (!dflt) return vial_tpl_oom(r, site);
     int boolean;
     if (!truthy_arg(r, site, p[1], false, &boolean)) return NULL;
     if (tv_kind(v) == TK_UNDEF) return dflt;
     if (boolean) {
-        int t = tv_truthy(r, site, v);
+        int t = vial_tv_truthy(r, site, v);
         if (t < 0) return NULL;
         if (!t) return dflt;
     }
@@ -1706,42 +1706,42 @@ F(f_default) {
 F(f_attr) {
     UNUSED;
     vial_value *name = p[0];
-    if (name->type != VIAL_STRING) return tpl_failv(r, site, "attribute name must be string, not '%s'", tv_type_name(name));
+    if (name->type != VIAL_STRING) return vial_tpl_failv(r, site, "attribute name must be string, not '%s'", vial_tv_type_name(name));
     int k = tv_kind(v);
     /* attribute lookup only: dict keys are items, not attributes */
     if (k == TK_OBJECT || k == TK_ARRAY || k == TK_STRING) {
-        if (tpl_has_method(v, name->as.s.ptr, name->as.s.len))
-            return tpl_getattr(r, site, v, name->as.s.ptr, name->as.s.len);
-        return tpl_undefined(r, NULL, v, name->as.s.ptr, name->as.s.len);
+        if (vial_tpl_has_method(v, name->as.s.ptr, name->as.s.len))
+            return vial_tpl_getattr(r, site, v, name->as.s.ptr, name->as.s.len);
+        return vial_tpl_undefined(r, NULL, v, name->as.s.ptr, name->as.s.len);
     }
-    if (k == TK_UNDEF) return tpl_undefined(r, NULL, v, name->as.s.ptr, name->as.s.len);
-    return tpl_getattr(r, site, v, name->as.s.ptr, name->as.s.len);
+    if (k == TK_UNDEF) return vial_tpl_undefined(r, NULL, v, name->as.s.ptr, name->as.s.len);
+    return vial_tpl_getattr(r, site, v, name->as.s.ptr, name->as.s.len);
 }
 
 F(f_format) {
     UNUSED;
     tpl_args *a = raw;
-    if (a->npos && a->nkw) return tpl_failv(r, site, "can't handle positional and keyword arguments at the same time");
+    if (a->npos && a->nkw) return vial_tpl_failv(r, site, "can't handle positional and keyword arguments at the same time");
     vial_value *s = soft_str(r, site, v);
     if (!s) return NULL;
     vial_value *args;
     if (a->nkw) {
         args = vial_new_object(r->arena);
-        if (!args) return tpl_oom(r, site);
+        if (!args) return vial_tpl_oom(r, site);
         for (size_t i = 0; i < a->nkw; i++)
-            if (vial_object_set_ref(args, a->kwnames[i].ptr, a->kwnames[i].len, a->kwvals[i]) != 0) return tpl_oom(r, site);
+            if (vial_object_set_ref(args, a->kwnames[i].ptr, a->kwnames[i].len, a->kwvals[i]) != 0) return vial_tpl_oom(r, site);
     } else {
-        return tpl_percent_format_argv(r, site, s, a->pos, a->npos, true, NULL);
+        return vial_tpl_percent_format_argv(r, site, s, a->pos, a->npos, true, NULL);
     }
-    return tpl_percent_format(r, site, s, args);
+    return vial_tpl_percent_format(r, site, s, args);
 }
 
 F(f_pprint) {
     UNUSED;
     vial_buf b;
-    tv_buf(r, &b);
-    if (tpl_pformat(r, &b, v) != 0) return r->failed ? NULL : tpl_failv(r, site, "string too large");
-    return tv_buf_value(r, &b, false);
+    vial_tv_buf(r, &b);
+    if (vial_tpl_pformat(r, &b, v) != 0) return r->failed ? NULL : vial_tpl_failv(r, site, "string too large");
+    return vial_tv_buf_value(r, &b, false);
 }
 
 /* ---- tojson: json.dumps(sort_keys=True) made safe for HTML ---- */
@@ -1751,7 +1751,7 @@ static int json_str(vial_buf *b, const char *s, size_t n) {
     if (tb_putc(b, '"') != 0) return -1;
     for (size_t i = 0; i < n;) {
         uint32_t cp;
-        size_t k = tv_next_cp(s + i, n - i, &cp);
+        size_t k = vial_tv_next_cp(s + i, n - i, &cp);
         i += k;
         if (cp >= 0xDC80 && cp <= 0xDCFF) cp = 0xFFFD;
         char e[16];
@@ -1801,7 +1801,7 @@ static int json_indent(vial_buf *b, const vial_value *indent, int level) {
 
 static int json_value(tpl_render *r, const tpl_node *site, vial_buf *b, const vial_value *v, const vial_value *indent,
                       int level) {
-    if (level > 500) return tpl_fail(r, site, "maximum recursion depth exceeded while encoding a JSON object");
+    if (level > 500) return vial_tpl_raise(r, site, "maximum recursion depth exceeded while encoding a JSON object");
     switch (tv_kind(v)) {
     case TK_NULL: return tb_puts(b, "null");
     case TK_BOOL: return tb_puts(b, v->as.b ? "true" : "false");
@@ -1828,7 +1828,7 @@ static int json_value(tpl_render *r, const tpl_node *site, vial_buf *b, const vi
         if (!v->as.obj.len) return tb_puts(b, "{}");
         size_t n = v->as.obj.len;
         const vial_member **m = vial_arena_alloc(r->arena, n * sizeof *m);
-        if (!m) return tpl_oom(r, site), -1;
+        if (!m) return vial_tpl_oom(r, site), -1;
         for (size_t i = 0; i < n; i++) m[i] = &v->as.obj.items[i];
         qsort(m, n, sizeof *m, cmp_member_ptrs);
         tb_putc(b, '{');
@@ -1842,7 +1842,7 @@ static int json_value(tpl_render *r, const tpl_node *site, vial_buf *b, const vi
         return tb_putc(b, '}');
     }
     case TK_NAMESPACE:
-    default: return tpl_fail(r, site, "Object of type %s is not JSON serializable", tv_type_name(v));
+    default: return vial_tpl_raise(r, site, "Object of type %s is not JSON serializable", vial_tv_type_name(v));
     }
 }
 
@@ -1856,18 +1856,18 @@ F(f_tojson) {
             int64_t n;
             if (!int_arg(r, site, p[0], 0, &n)) return NULL;
             if (n < 0) n = 0;
-            if (n > 1000) return tpl_failv(r, site, "indent too large");
+            if (n > 1000) return vial_tpl_failv(r, site, "indent too large");
             char *sp = vial_arena_alloc(r->arena, (size_t)n + 1);
-            if (!sp) return tpl_oom(r, site);
+            if (!sp) return vial_tpl_oom(r, site);
             memset(sp, ' ', (size_t)n);
             indent = vial_new_str_ref(r->arena, sp, (size_t)n);
-            if (!indent) return tpl_oom(r, site);
+            if (!indent) return vial_tpl_oom(r, site);
         }
     }
     vial_buf b;
-    tv_buf(r, &b);
-    if (json_value(r, site, &b, v, indent, 0) != 0) return r->failed ? NULL : tpl_failv(r, site, "string too large");
-    return tv_buf_value(r, &b, true);
+    vial_tv_buf(r, &b);
+    if (json_value(r, site, &b, v, indent, 0) != 0) return r->failed ? NULL : vial_tpl_failv(r, site, "string too large");
+    return vial_tv_buf_value(r, &b, true);
 }
 
 /* ---- urlencode ---- */
@@ -1891,7 +1891,7 @@ static int url_quote(vial_buf *b, const char *s, size_t n, bool for_qs) {
 }
 
 static int quote_value(tpl_render *r, const tpl_node *site, vial_buf *b, vial_value *v, bool for_qs) {
-    vial_value *s = tv_to_str(r, site, v);
+    vial_value *s = vial_tv_to_str(r, site, v);
     if (!s) return -1;
     return url_quote(b, s->as.s.ptr, s->as.s.len, for_qs);
 }
@@ -1899,37 +1899,37 @@ static int quote_value(tpl_render *r, const tpl_node *site, vial_buf *b, vial_va
 F(f_urlencode) {
     UNUSED;
     vial_buf b;
-    tv_buf(r, &b);
+    vial_tv_buf(r, &b);
     int k = tv_kind(v);
     if (k == TK_STRING || !(k == TK_ARRAY || k == TK_OBJECT || k == TK_RANGE || k == TK_UNDEF)) {
-        if (quote_value(r, site, &b, v, false) != 0) return r->failed ? NULL : tpl_failv(r, site, "string too large");
-        return tv_buf_value(r, &b, false);
+        if (quote_value(r, site, &b, v, false) != 0) return r->failed ? NULL : vial_tpl_failv(r, site, "string too large");
+        return vial_tv_buf_value(r, &b, false);
     }
     vial_value *items;
     if (k == TK_OBJECT) {
-        items = tpl_dict_items(r, v);
+        items = vial_tpl_dict_items(r, v);
     } else {
-        items = tv_list(r, site, v);
+        items = vial_tv_list(r, site, v);
     }
     if (!items) return NULL;
     for (size_t i = 0; i < items->as.arr.len; i++) {
         vial_value *pair = items->as.arr.items[i];
         vial_value *pl = tv_kind(pair) == TK_ARRAY ? pair : NULL;
         if (!pl) {
-            if (pair->type == VIAL_STRING) pl = tv_list(r, site, pair);
-            else return tpl_failv(r, site, "cannot unpack non-iterable %s object", tv_type_name(pair));
+            if (pair->type == VIAL_STRING) pl = vial_tv_list(r, site, pair);
+            else return vial_tpl_failv(r, site, "cannot unpack non-iterable %s object", vial_tv_type_name(pair));
             if (!pl) return NULL;
         }
         if (pl->as.arr.len != 2)
-            return tpl_failv(r, site, pl->as.arr.len < 2 ? "not enough values to unpack (expected 2, got %zu)"
+            return vial_tpl_failv(r, site, pl->as.arr.len < 2 ? "not enough values to unpack (expected 2, got %zu)"
                                                          : "too many values to unpack (expected 2)",
                              pl->as.arr.len);
         if (i) tb_putc(&b, '&');
         if (quote_value(r, site, &b, pl->as.arr.items[0], true) != 0 || tb_putc(&b, '=') != 0 ||
             quote_value(r, site, &b, pl->as.arr.items[1], true) != 0)
-            return r->failed ? NULL : tpl_failv(r, site, "string too large");
+            return r->failed ? NULL : vial_tpl_failv(r, site, "string too large");
     }
-    return tv_buf_value(r, &b, false);
+    return vial_tv_buf_value(r, &b, false);
 }
 
 /* ---- xmlattr ---- */
@@ -1938,9 +1938,9 @@ F(f_xmlattr) {
     UNUSED;
     int autospace;
     if (!truthy_arg(r, site, p[0], true, &autospace)) return NULL;
-    if (v->type != VIAL_OBJECT) return tpl_failv(r, site, "'%s' object has no attribute 'items'", tv_type_name(v));
+    if (v->type != VIAL_OBJECT) return vial_tpl_failv(r, site, "'%s' object has no attribute 'items'", vial_tv_type_name(v));
     vial_buf b;
-    tv_buf(r, &b);
+    vial_tv_buf(r, &b);
     bool any = false;
     for (size_t i = 0; i < v->as.obj.len; i++) {
         const vial_member *m = &v->as.obj.items[i];
@@ -1954,20 +1954,20 @@ F(f_xmlattr) {
                 key.as.s.len = m->key_len;
                 vial_buf eb;
                 vial_buf_init(&eb, r->arena, 300);
-                tv_repr(r, &eb, &key);
-                return tpl_failv(r, site, "Invalid character in attribute name: %s", vial_buf_cstr(&eb));
+                vial_tv_repr(r, &eb, &key);
+                return vial_tpl_failv(r, site, "Invalid character in attribute name: %s", vial_buf_cstr(&eb));
             }
         }
         if (any || autospace) tb_putc(&b, ' ');
         any = true;
-        tv_escape_into(&b, m->key, m->key_len);
+        vial_tv_escape_into(&b, m->key, m->key_len);
         tb_puts(&b, "=\"");
-        vial_value *ev = tv_escape(r, site, m->value);
+        vial_value *ev = vial_tv_escape(r, site, m->value);
         if (!ev) return NULL;
         tb_append(&b, ev->as.s.ptr, ev->as.s.len);
-        if (tb_putc(&b, '"') != 0) return tpl_failv(r, site, "string too large");
+        if (tb_putc(&b, '"') != 0) return vial_tpl_failv(r, site, "string too large");
     }
-    return tv_buf_value(r, &b, r->autoescape);
+    return vial_tv_buf_value(r, &b, r->autoescape);
 }
 
 /* ---- the table ---- */
@@ -2033,7 +2033,7 @@ static const tpl_builtin filters[] = {
     P("xmlattr", "do_xmlattr", f_xmlattr, 0, 0, 1, "autospace"),
 };
 
-const tpl_builtin *tpl_find_filter(const char *name, size_t len) {
+const tpl_builtin *vial_tpl_find_filter(const char *name, size_t len) {
     for (size_t i = 0; i < sizeof filters / sizeof filters[0]; i++)
         if (strlen(filters[i].name) == len && memcmp(filters[i].name, name, len) == 0) return &filters[i];
     return NULL;

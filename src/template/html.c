@@ -47,7 +47,7 @@ static const char *find_entity(const char *name, size_t n) {
 
 static bool is_hex(char c) { return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f'); }
 
-int tpl_html_unescape(vial_buf *b, const char *s, size_t n) {
+int vial_tpl_html_unescape(vial_buf *b, const char *s, size_t n) {
     size_t i = 0;
     while (i < n) {
         const char *amp = memchr(s + i, '&', n - i);
@@ -100,7 +100,7 @@ int tpl_html_unescape(vial_buf *b, const char *s, size_t n) {
             char c = s[e];
             if (c == '\t' || c == '\n' || c == '\f' || c == ' ' || c == '<' || c == '&' || c == '#' || c == ';') break;
             uint32_t cp;
-            e += tv_next_cp(s + e, n - e, &cp);
+            e += vial_tv_next_cp(s + e, n - e, &cp);
             chars++;
         }
         if (e == p) {
@@ -132,10 +132,10 @@ int tpl_html_unescape(vial_buf *b, const char *s, size_t n) {
 }
 
 /* Markup.striptags: drop <!--...--> then <...>, fold whitespace, unescape. */
-int tpl_striptags(tpl_render *r, vial_buf *out, const char *s, size_t n) {
+int vial_tpl_striptags(tpl_render *r, vial_buf *out, const char *s, size_t n) {
     vial_buf a, bb;
-    tv_buf(r, &a);
-    tv_buf(r, &bb);
+    vial_tv_buf(r, &a);
+    vial_tv_buf(r, &bb);
     size_t i = 0;
     while (i < n) {
         const char *c = n - i >= 4 ? memmem(s + i, n - i, "<!--", 4) : NULL;
@@ -166,27 +166,27 @@ int tpl_striptags(tpl_render *r, vial_buf *out, const char *s, size_t n) {
     }
     /* " ".join(value.split()) */
     vial_buf folded;
-    tv_buf(r, &folded);
+    vial_tv_buf(r, &folded);
     const char *u = bb.data ? bb.data : "";
     size_t un = bb.len;
     i = 0;
     bool first = true;
     while (i < un) {
         uint32_t cp;
-        size_t k = tv_next_cp(u + i, un - i, &cp);
-        if (tv_isspace_cp(cp)) {
+        size_t k = vial_tv_next_cp(u + i, un - i, &cp);
+        if (vial_tv_isspace_cp(cp)) {
             i += k;
             continue;
         }
         size_t ws = i;
         while (i < un) {
-            k = tv_next_cp(u + i, un - i, &cp);
-            if (tv_isspace_cp(cp)) break;
+            k = vial_tv_next_cp(u + i, un - i, &cp);
+            if (vial_tv_isspace_cp(cp)) break;
             i += k;
         }
         if (!first && tb_putc(&folded, ' ') != 0) return -1;
         if (tb_append(&folded, u + ws, i - ws) != 0) return -1;
         first = false;
     }
-    return tpl_html_unescape(out, folded.data ? folded.data : "", folded.len);
+    return vial_tpl_html_unescape(out, folded.data ? folded.data : "", folded.len);
 }

@@ -54,7 +54,7 @@ static void locate(lexer *lx, size_t off, uint32_t *line, uint32_t *col) {
     }
     lx->cur_off = off;
     *line = lx->cur_line;
-    *col = (uint32_t)tv_cp_len(lx->src + lx->cur_line_start, off - lx->cur_line_start) + 1;
+    *col = (uint32_t)vial_tv_cp_len(lx->src + lx->cur_line_start, off - lx->cur_line_start) + 1;
 }
 
 static tpl_token *push(lexer *lx, int type, size_t off, size_t len) {
@@ -104,8 +104,8 @@ static size_t space_run(const char *s, size_t n) {
             break;
         }
         uint32_t cp;
-        size_t k = tv_next_cp(s + i, n - i, &cp);
-        if (!tv_isspace_cp(cp)) break;
+        size_t k = vial_tv_next_cp(s + i, n - i, &cp);
+        if (!vial_tv_isspace_cp(cp)) break;
         i += k;
     }
     return i;
@@ -116,9 +116,9 @@ static size_t rstrip_len(const char *s, size_t n) {
     size_t keep = 0, i = 0;
     while (i < n) {
         uint32_t cp;
-        size_t k = tv_next_cp(s + i, n - i, &cp);
+        size_t k = vial_tv_next_cp(s + i, n - i, &cp);
         i += k;
-        if (!tv_isspace_cp(cp)) keep = i;
+        if (!vial_tv_isspace_cp(cp)) keep = i;
     }
     return keep;
 }
@@ -244,16 +244,16 @@ static size_t match_integer(const char *s, size_t n) {
 
 static bool name_cp(uint32_t cp) {
     if (cp < 0x80) return cp == '_' || (cp >= '0' && cp <= '9') || ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z');
-    return tv_isname_cp(cp);
+    return vial_tv_isname_cp(cp);
 }
 
 /* str.isidentifier() of a name token */
 static bool is_identifier(const char *s, size_t n) {
     for (size_t i = 0; i < n;) {
         uint32_t cp;
-        size_t k = tv_next_cp(s + i, n - i, &cp);
+        size_t k = vial_tv_next_cp(s + i, n - i, &cp);
         bool ok = cp < 0x80 ? (cp == '_' || ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z') || (i > 0 && cp >= '0' && cp <= '9'))
-                            : (i == 0 ? tv_isid_start_cp(cp) : tv_isid_continue_cp(cp));
+                            : (i == 0 ? vial_tv_isid_start_cp(cp) : vial_tv_isid_continue_cp(cp));
         if (!ok) return false;
         i += k;
     }
@@ -264,7 +264,7 @@ static size_t match_name(const char *s, size_t n) {
     size_t i = 0;
     while (i < n) {
         uint32_t cp;
-        size_t k = tv_next_cp(s + i, n - i, &cp);
+        size_t k = vial_tv_next_cp(s + i, n - i, &cp);
         if (!name_cp(cp)) break;
         i += k;
     }
@@ -295,7 +295,7 @@ static const struct {
     {",", T_COMMA},     {";", T_SEMICOLON},
 };
 
-const char *tpl_token_describe(int type) {
+const char *vial_tpl_token_describe(int type) {
     switch (type) {
     case T_EOF: return "end of template";
     case T_ERROR: return "error";
@@ -388,7 +388,7 @@ static int decode_string(lexer *lx, size_t off, const char *s, size_t n, vial_st
             }
             if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0xFFFD;
         }
-        if (tv_put_cp(&b, cp) != 0) goto oom;
+        if (vial_tv_put_cp(&b, cp) != 0) goto oom;
     }
     out->ptr = vial_buf_cstr(&b);
     out->len = b.len;
@@ -414,7 +414,7 @@ static int int_value(lexer *lx, size_t off, const char *s, size_t n, int64_t *ou
     }
     digits[k] = 0;
     bool overflow = false;
-    if (!tv_parse_int(digits, k, base, out, &overflow) || overflow) goto big;
+    if (!vial_tv_parse_int(digits, k, base, out, &overflow) || overflow) goto big;
     return 0;
 big:
     fail_at(lx, off, "integer literal too large (vial templates use 64-bit integers)");
@@ -463,7 +463,7 @@ static int lex_tag(lexer *lx, bool is_var) {
         for (size_t i = 0; i < m && k + 1 < sizeof tmp; i++)
             if (s[i] != '_') tmp[k++] = s[i];
         tmp[k] = 0;
-        if (!tv_parse_float(tmp, k, &t->v.d)) t->v.d = 0;
+        if (!vial_tv_parse_float(tmp, k, &t->v.d)) t->v.d = 0;
         lx->line_starting = false;
         lx->pos += m;
         return 0;
@@ -530,12 +530,12 @@ static int lex_tag(lexer *lx, bool is_var) {
     vial_buf rb;
     vial_buf_init(&rb, lx->arena, 64);
     uint32_t cp;
-    size_t cl = tv_next_cp(s, n, &cp);
+    size_t cl = vial_tv_next_cp(s, n, &cp);
     vial_value ch = {.type = VIAL_STRING};
     ch.as.s.ptr = s;
     ch.as.s.len = cl;
-    tv_repr(NULL, &rb, &ch);
-    fail_at(lx, lx->pos, "unexpected char %s at %zu", vial_buf_cstr(&rb), tv_cp_len(lx->src, lx->pos));
+    vial_tv_repr(NULL, &rb, &ch);
+    fail_at(lx, lx->pos, "unexpected char %s at %zu", vial_buf_cstr(&rb), vial_tv_cp_len(lx->src, lx->pos));
     return -1;
 }
 
@@ -582,7 +582,7 @@ static bool find_endraw(lexer *lx, size_t from, size_t *start, size_t *end, char
     return false;
 }
 
-char *tpl_normalize_source(vial_arena *a, const char *src, size_t len, bool keep_trailing_newline, size_t *out_len) {
+char *vial_tpl_normalize_source(vial_arena *a, const char *src, size_t len, bool keep_trailing_newline, size_t *out_len) {
     char *out = vial_arena_alloc(a, len + 1);
     if (!out) return NULL;
     size_t k = 0;
@@ -600,7 +600,7 @@ char *tpl_normalize_source(vial_arena *a, const char *src, size_t len, bool keep
     return out;
 }
 
-tpl_token *tpl_lex(vial_arena *a, const char *src, size_t len, const tpl_lex_opts *opts, size_t *count,
+tpl_token *vial_tpl_lex(vial_arena *a, const char *src, size_t len, const tpl_lex_opts *opts, size_t *count,
                    tpl_err *lex_err) {
     lexer lx = {.arena = a, .src = src, .len = len, .opt = *opts, .line_starting = true, .cur_line = 1,
                 .err = lex_err};

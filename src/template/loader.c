@@ -52,7 +52,7 @@ static int names_rehash(tpl_name_table *t, uint32_t slots) {
     return 0;
 }
 
-uint32_t tpl_intern(struct vial_tpl_env *env, const char *name, size_t len) {
+uint32_t vial_tpl_intern(struct vial_tpl_env *env, const char *name, size_t len) {
     tpl_name_table *t = &env->names;
     uint32_t h = str_hash(name, len);
     if (t->slots) {
@@ -82,7 +82,7 @@ uint32_t tpl_intern(struct vial_tpl_env *env, const char *name, size_t len) {
     return id;
 }
 
-const tpl_userfn *tpl_env_find(tpl_userfn *const *list, size_t n, const char *name, size_t len) {
+const tpl_userfn *vial_tpl_env_find(tpl_userfn *const *list, size_t n, const char *name, size_t len) {
     for (size_t i = 0; i < n; i++)
         if (strlen(list[i]->name) == len && memcmp(list[i]->name, name, len) == 0) return list[i];
     return NULL;
@@ -90,7 +90,7 @@ const tpl_userfn *tpl_env_find(tpl_userfn *const *list, size_t n, const char *na
 
 /* ---- errors ---- */
 
-void tpl_err_where(tpl_err *e, const tpl_template *t) {
+void vial_tpl_err_where(tpl_err *e, const tpl_template *t) {
     if (!t) {
         e->name[0] = e->file[0] = 0;
         return;
@@ -134,11 +134,11 @@ vial_tpl_env *vial_tpl_env_new(const vial_tpl_options *opt) {
         return NULL;
     }
     env->globals = vial_new_object(env->arena);
-    env->id_loop = tpl_intern(env, "loop", 4);
-    env->id_super = tpl_intern(env, "super", 5);
-    env->id_caller = tpl_intern(env, "caller", 6);
-    env->id_varargs = tpl_intern(env, "varargs", 7);
-    env->id_kwargs = tpl_intern(env, "kwargs", 6);
+    env->id_loop = vial_tpl_intern(env, "loop", 4);
+    env->id_super = vial_tpl_intern(env, "super", 5);
+    env->id_caller = vial_tpl_intern(env, "caller", 6);
+    env->id_varargs = vial_tpl_intern(env, "varargs", 7);
+    env->id_kwargs = vial_tpl_intern(env, "kwargs", 6);
     if (!env->globals || env->id_kwargs == UINT32_MAX) {
         vial_tpl_env_free(env);
         return NULL;
@@ -283,7 +283,7 @@ int vial_tpl_add_test(vial_tpl_env *env, const char *name, vial_tpl_fn fn, void 
 int vial_tpl_add_function(vial_tpl_env *env, const char *name, vial_tpl_fn fn, void *data) {
     tpl_userfn *u;
     if (add_fn(env, &env->functions, &env->nfunctions, name, fn, data, &u) != 0) return -1;
-    tpl_func *f = tpl_obj_new(env->arena, sizeof *f, TK_FUNC);
+    tpl_func *f = vial_tpl_obj_new(env->arena, sizeof *f, TK_FUNC);
     if (!f) return -1;
     f->fkind = FN_USER;
     f->user = u;
@@ -298,7 +298,7 @@ int vial_tpl_add_global(vial_tpl_env *env, const char *name, const vial_value *v
     return vial_object_set(env->globals, name, copy);
 }
 
-bool tpl_autoescape_for(const struct vial_tpl_env *env, const char *name) {
+bool vial_tpl_autoescape_for(const struct vial_tpl_env *env, const char *name) {
     switch (env->opt.autoescape) {
     case VIAL_TPL_AUTOESCAPE_ON: return true;
     case VIAL_TPL_AUTOESCAPE_BY_NAME: {
@@ -442,8 +442,8 @@ static tpl_template *compile_source(vial_tpl_env *env, const char *name, const c
         return NULL;
     }
     memset(err, 0, sizeof *err);
-    if (tpl_parse(t, src, len, err) != 0) {
-        tpl_err_where(err, t);
+    if (vial_tpl_parse(t, src, len, err) != 0) {
+        vial_tpl_err_where(err, t);
         if (!err->kind) err->kind = VIAL_TPL_ERR_SYNTAX;
         vial_arena_free(a);
         return NULL;
@@ -462,7 +462,7 @@ static void retire(vial_tpl_env *env, tpl_template *t) {
     env->retired[env->nretired++] = t;
 }
 
-tpl_template *tpl_env_load(struct vial_tpl_env *env, const char *name, size_t len, tpl_err *err) {
+tpl_template *vial_tpl_env_load(struct vial_tpl_env *env, const char *name, size_t len, tpl_err *err) {
     long hit = cache_find(env, name, len);
     if (hit >= 0) {
         tpl_template *t = env->cache[hit].tmpl;
@@ -486,7 +486,7 @@ tpl_template *tpl_env_load(struct vial_tpl_env *env, const char *name, size_t le
     for (size_t i = 0; i < env->nsources && !t; i++) {
         if (strcmp(env->sources[i].name, name_z) != 0) continue;
         t = compile_source(env, name_z, name_z, env->sources[i].source, env->sources[i].len,
-                           tpl_autoescape_for(env, name_z), err);
+                           vial_tpl_autoescape_for(env, name_z), err);
         if (!t) return NULL;
         t->from_memory = true;
     }
@@ -509,7 +509,7 @@ tpl_template *tpl_env_load(struct vial_tpl_env *env, const char *name, size_t le
                         "cannot read template %s: %s", path, e == EFBIG ? "file too large" : strerror(e));
                 return NULL;
             }
-            t = compile_source(env, name_z, path, src, n, tpl_autoescape_for(env, name_z), err);
+            t = compile_source(env, name_z, path, src, n, vial_tpl_autoescape_for(env, name_z), err);
             free(src);
             if (!t) return NULL;
             t->mtime = st.st_mtim;
@@ -536,7 +536,7 @@ tpl_template *tpl_env_load(struct vial_tpl_env *env, const char *name, size_t le
 int vial_tpl_load(vial_tpl_env *env, const char *name, vial_tpl_error *err) {
     tpl_err e;
     if (!name) return -1;
-    if (!tpl_env_load(env, name, strlen(name), &e)) {
+    if (!vial_tpl_env_load(env, name, strlen(name), &e)) {
         to_public(&e, err);
         return -1;
     }
@@ -552,7 +552,7 @@ static int render_template(vial_tpl_env *env, tpl_template *t, const vial_value 
     e.message[0] = 0;
     if (ctx && ctx->type != VIAL_OBJECT) {
         set_err(&e, VIAL_TPL_ERR_RUNTIME, t->name, "the template context must be an object, not %s",
-                tv_type_name(ctx));
+                vial_tv_type_name(ctx));
         to_public(&e, err);
         return -1;
     }
@@ -577,9 +577,9 @@ static int render_template(vial_tpl_env *env, tpl_template *t, const vial_value 
     /* start the output as big as this template's last one: no regrowth on the way */
     if (t->output_hint && out->cap - out->len <= t->output_hint) vial_buf_reserve(out, t->output_hint);
     int rc = -1;
-    tpl_context *c = tpl_context_new(&r, t, NULL, true);
-    if (c && tpl_context_add_blocks(&r, c, t) == 0) {
-        rc = tpl_run_template(&r, c, t);
+    tpl_context *c = vial_tpl_context_new(&r, t, NULL, true);
+    if (c && vial_tpl_context_add_blocks(&r, c, t) == 0) {
+        rc = vial_tpl_run_template(&r, c, t);
     }
     /* t may have been replaced during the render (auto_reload): it stays valid until free_retired */
     if (rc == 0 && !r.failed) t->output_hint = out->len - start_len + 16;
@@ -600,7 +600,7 @@ int vial_tpl_render(vial_tpl_env *env, const char *name, const vial_value *ctx, 
                     vial_arena *arena, vial_buf *out, vial_tpl_error *err) {
     tpl_err e;
     if (!env || !name || !arena || !out) return -1;
-    tpl_template *t = tpl_env_load(env, name, strlen(name), &e);
+    tpl_template *t = vial_tpl_env_load(env, name, strlen(name), &e);
     if (!t) {
         to_public(&e, err);
         return -1;
@@ -675,7 +675,7 @@ int vial_tpl_excerpt(const char *source, size_t len, int line, int column, int c
                 size_t off = 0;
                 for (int c = 1; c < column && start + off < end; c++) {
                     uint32_t cp;
-                    size_t k = tv_next_cp(source + start + off, end - start - off, &cp);
+                    size_t k = vial_tv_next_cp(source + start + off, end - start - off, &cp);
                     if (tb_putc(out, cp == '\t' ? '\t' : ' ') != 0) return -1;
                     off += k;
                 }

@@ -36,24 +36,24 @@ static bool is_none(const vial_value *v) { return !v || tv_kind(v) == TK_NULL; }
 
 static bool need_str(tpl_render *r, const tpl_node *site, const vial_value *v, const char *what) {
     if (v && v->type == VIAL_STRING) return true;
-    tpl_fail(r, site, "%s must be str, not %s", what, v ? tv_type_name(v) : "NoneType");
+    vial_tpl_raise(r, site, "%s must be str, not %s", what, v ? vial_tv_type_name(v) : "NoneType");
     return false;
 }
 
 static bool need_int(tpl_render *r, const tpl_node *site, const vial_value *v, int64_t *out) {
     if (v->type == VIAL_INT) return *out = v->as.i, true;
     if (v->type == VIAL_BOOL) return *out = v->as.b, true;
-    tpl_fail(r, site, "'%s' object cannot be interpreted as an integer", tv_type_name(v));
+    vial_tpl_raise(r, site, "'%s' object cannot be interpreted as an integer", vial_tv_type_name(v));
     return false;
 }
 
 static vial_value *str_result(tpl_render *r, vial_buf *b, vial_value *self) {
-    return tv_buf_value(r, b, tv_is_safe(self));
+    return vial_tv_buf_value(r, b, tv_is_safe(self));
 }
 
 static vial_value *sub_str(tpl_render *r, vial_value *self, size_t off, size_t len) {
     vial_value *v = vial_new_str_ref(r->arena, self->as.s.ptr + off, len);
-    if (!v) return tpl_oom(r, NULL);
+    if (!v) return vial_tpl_oom(r, NULL);
     v->flags = self->flags & VIAL_FLAG_SAFE;
     return v;
 }
@@ -61,13 +61,13 @@ static vial_value *sub_str(tpl_render *r, vial_value *self, size_t off, size_t l
 /* An argument a Markup method inserts: escaped when the receiver is Markup. */
 static vial_value *esc_arg(tpl_render *r, const tpl_node *site, vial_value *self, vial_value *v) {
     if (!tv_is_safe(self) || !v || v->type != VIAL_STRING || tv_is_safe(v)) return v;
-    return tv_escape(r, site, v);
+    return vial_tv_escape(r, site, v);
 }
 
 /* Python's start/end arguments, as code point indexes clamped to the string. */
 static bool span(tpl_render *r, const tpl_node *site, vial_value *self, tpl_args *a, size_t first, size_t *bstart,
                  size_t *bend) {
-    int64_t n = (int64_t)tv_cp_len(self->as.s.ptr, self->as.s.len);
+    int64_t n = (int64_t)vial_tv_cp_len(self->as.s.ptr, self->as.s.len);
     int64_t s = 0, e = n;
     vial_value *vs = arg(a, first, NULL), *ve = arg(a, first + 1, NULL);
     if (!is_none(vs) && !need_int(r, site, vs, &s)) return false;
@@ -77,8 +77,8 @@ static bool span(tpl_render *r, const tpl_node *site, vial_value *self, tpl_args
     if (s > n) s = n;
     if (e > n) e = n;
     if (e < s) e = s;
-    *bstart = tv_cp_offset(self->as.s.ptr, self->as.s.len, (size_t)s);
-    *bend = *bstart + tv_cp_offset(self->as.s.ptr + *bstart, self->as.s.len - *bstart, (size_t)(e - s));
+    *bstart = vial_tv_cp_offset(self->as.s.ptr, self->as.s.len, (size_t)s);
+    *bend = *bstart + vial_tv_cp_offset(self->as.s.ptr + *bstart, self->as.s.len - *bstart, (size_t)(e - s));
     return true;
 }
 
@@ -89,7 +89,7 @@ static vial_value *case_str(tpl_render *r, const tpl_node *site, vial_value *sel
     if (mode == TV_UPPER || mode == TV_LOWER || mode == TV_FOLD) {
         /* ASCII: one allocation, 8 bytes at a time; anything else takes the general path */
         char *dst;
-        vial_value *v = tv_new_str(r, len, &dst);
+        vial_value *v = vial_tv_new_str(r, len, &dst);
         if (!v) return NULL;
         const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
         const uint64_t lo = mode == TV_UPPER ? 'a' : 'A', hi = mode == TV_UPPER ? 'z' : 'Z';
@@ -118,19 +118,19 @@ static vial_value *case_str(tpl_render *r, const tpl_node *site, vial_value *sel
         }
     }
     vial_buf b;
-    tv_buf(r, &b);
-    if (vial_buf_reserve(&b, len) != 0 || tv_case_into(&b, src, len, mode) != 0)
-        return tpl_failv(r, site, "string too large");
+    vial_tv_buf(r, &b);
+    if (vial_buf_reserve(&b, len) != 0 || vial_tv_case_into(&b, src, len, mode) != 0)
+        return vial_tpl_failv(r, site, "string too large");
     return str_result(r, &b, self);
 }
 
-vial_value *tpl_str_case(tpl_render *r, const tpl_node *site, vial_value *self, bool upper);
-vial_value *tpl_str_case(tpl_render *r, const tpl_node *site, vial_value *self, bool upper) {
+vial_value *vial_tpl_str_case(tpl_render *r, const tpl_node *site, vial_value *self, bool upper);
+vial_value *vial_tpl_str_case(tpl_render *r, const tpl_node *site, vial_value *self, bool upper) {
     return case_str(r, site, self, upper ? TV_UPPER : TV_LOWER);
 }
 
-vial_value *tpl_str_case_mode(tpl_render *r, const tpl_node *site, vial_value *self, int mode);
-vial_value *tpl_str_case_mode(tpl_render *r, const tpl_node *site, vial_value *self, int mode) {
+vial_value *vial_tpl_str_case_mode(tpl_render *r, const tpl_node *site, vial_value *self, int mode);
+vial_value *vial_tpl_str_case_mode(tpl_render *r, const tpl_node *site, vial_value *self, int mode) {
     return case_str(r, site, self, mode);
 }
 
@@ -154,8 +154,8 @@ M(s_casefold) {
     return case_str(r, site, self, TV_FOLD);
 }
 
-vial_value *tpl_str_capitalize(tpl_render *r, const tpl_node *site, vial_value *self);
-vial_value *tpl_str_capitalize(tpl_render *r, const tpl_node *site, vial_value *self) {
+vial_value *vial_tpl_str_capitalize(tpl_render *r, const tpl_node *site, vial_value *self);
+vial_value *vial_tpl_str_capitalize(tpl_render *r, const tpl_node *site, vial_value *self) {
     return case_str(r, site, self, TV_CAPITALIZE);
 }
 
@@ -170,17 +170,17 @@ M(s_title) {
 }
 
 static bool in_chars(uint32_t cp, const vial_value *chars) {
-    if (!chars) return tv_isspace_cp(cp);
+    if (!chars) return vial_tv_isspace_cp(cp);
     for (size_t i = 0; i < chars->as.s.len;) {
         uint32_t c;
-        i += tv_next_cp(chars->as.s.ptr + i, chars->as.s.len - i, &c);
+        i += vial_tv_next_cp(chars->as.s.ptr + i, chars->as.s.len - i, &c);
         if (c == cp) return true;
     }
     return false;
 }
 
-vial_value *tpl_str_strip(tpl_render *r, const tpl_node *site, vial_value *self, vial_value *chars, int which);
-vial_value *tpl_str_strip(tpl_render *r, const tpl_node *site, vial_value *self, vial_value *chars, int which) {
+vial_value *vial_tpl_str_strip(tpl_render *r, const tpl_node *site, vial_value *self, vial_value *chars, int which);
+vial_value *vial_tpl_str_strip(tpl_render *r, const tpl_node *site, vial_value *self, vial_value *chars, int which) {
     if (is_none(chars)) chars = NULL;
     else if (!need_str(r, site, chars, "strip arg")) return NULL;
     const char *s = self->as.s.ptr;
@@ -188,7 +188,7 @@ vial_value *tpl_str_strip(tpl_render *r, const tpl_node *site, vial_value *self,
     if (which & 1) {
         while (start < n) {
             uint32_t cp;
-            size_t k = tv_next_cp(s + start, n - start, &cp);
+            size_t k = vial_tv_next_cp(s + start, n - start, &cp);
             if (!in_chars(cp, chars)) break;
             start += k;
         }
@@ -197,7 +197,7 @@ vial_value *tpl_str_strip(tpl_render *r, const tpl_node *site, vial_value *self,
         size_t keep = start;
         for (size_t i = start; i < n;) {
             uint32_t cp;
-            i += tv_next_cp(s + i, n - i, &cp);
+            i += vial_tv_next_cp(s + i, n - i, &cp);
             if (!in_chars(cp, chars)) keep = i;
         }
         end = keep;
@@ -205,27 +205,27 @@ vial_value *tpl_str_strip(tpl_render *r, const tpl_node *site, vial_value *self,
     return sub_str(r, self, start, end - start);
 }
 
-M(s_strip) { return tpl_str_strip(r, site, self, esc_arg(r, site, self, arg(a, 0, NULL)), 3); }
-M(s_lstrip) { return tpl_str_strip(r, site, self, esc_arg(r, site, self, arg(a, 0, NULL)), 1); }
-M(s_rstrip) { return tpl_str_strip(r, site, self, esc_arg(r, site, self, arg(a, 0, NULL)), 2); }
+M(s_strip) { return vial_tpl_str_strip(r, site, self, esc_arg(r, site, self, arg(a, 0, NULL)), 3); }
+M(s_lstrip) { return vial_tpl_str_strip(r, site, self, esc_arg(r, site, self, arg(a, 0, NULL)), 1); }
+M(s_rstrip) { return vial_tpl_str_strip(r, site, self, esc_arg(r, site, self, arg(a, 0, NULL)), 2); }
 
 static vial_value *new_list(tpl_render *r) {
     vial_value *l = vial_new_array(r->arena);
-    return l ? l : tpl_oom(r, NULL);
+    return l ? l : vial_tpl_oom(r, NULL);
 }
 
 static int push(tpl_render *r, vial_value *list, vial_value *v) {
     if (!v || vial_array_push(list, v) != 0) {
-        if (v) tpl_oom(r, NULL);
+        if (v) vial_tpl_oom(r, NULL);
         return -1;
     }
     return 0;
 }
 
 /* str.split / rsplit (rsplit collects from the right and reverses). */
-vial_value *tpl_str_split(tpl_render *r, const tpl_node *site, vial_value *self, vial_value *sep, int64_t maxsplit,
+vial_value *vial_tpl_str_split(tpl_render *r, const tpl_node *site, vial_value *self, vial_value *sep, int64_t maxsplit,
                           bool right);
-vial_value *tpl_str_split(tpl_render *r, const tpl_node *site, vial_value *self, vial_value *sep, int64_t maxsplit,
+vial_value *vial_tpl_str_split(tpl_render *r, const tpl_node *site, vial_value *self, vial_value *sep, int64_t maxsplit,
                           bool right) {
     const char *s = self->as.s.ptr;
     size_t n = self->as.s.len;
@@ -235,20 +235,20 @@ vial_value *tpl_str_split(tpl_render *r, const tpl_node *site, vial_value *self,
     if (is_none(sep)) {
         /* runs of whitespace, no empty pieces */
         size_t *starts = vial_arena_alloc(r->arena, (n + 1) * 2 * sizeof *starts);
-        if (!starts) return tpl_oom(r, site);
+        if (!starts) return vial_tpl_oom(r, site);
         size_t nw = 0;
         size_t i = 0;
         while (i < n) {
             uint32_t cp;
-            size_t k = tv_next_cp(s + i, n - i, &cp);
-            if (tv_isspace_cp(cp)) {
+            size_t k = vial_tv_next_cp(s + i, n - i, &cp);
+            if (vial_tv_isspace_cp(cp)) {
                 i += k;
                 continue;
             }
             size_t ws = i;
             while (i < n) {
-                k = tv_next_cp(s + i, n - i, &cp);
-                if (tv_isspace_cp(cp)) break;
+                k = vial_tv_next_cp(s + i, n - i, &cp);
+                if (vial_tv_isspace_cp(cp)) break;
                 i += k;
             }
             starts[2 * nw] = ws;
@@ -284,7 +284,7 @@ vial_value *tpl_str_split(tpl_render *r, const tpl_node *site, vial_value *self,
         return out;
     }
     if (!need_str(r, site, sep, "must be str or None")) return NULL;
-    if (sep->as.s.len == 0) return tpl_failv(r, site, "empty separator");
+    if (sep->as.s.len == 0) return vial_tpl_failv(r, site, "empty separator");
     const char *p = sep->as.s.ptr;
     size_t pl = sep->as.s.len;
     if (!right) {
@@ -335,19 +335,19 @@ M(s_split) {
     vial_value *sep;
     int64_t m;
     if (!split_args(r, site, a, &sep, &m)) return NULL;
-    return tpl_str_split(r, site, self, sep, m, false);
+    return vial_tpl_str_split(r, site, self, sep, m, false);
 }
 
 M(s_rsplit) {
     vial_value *sep;
     int64_t m;
     if (!split_args(r, site, a, &sep, &m)) return NULL;
-    return tpl_str_split(r, site, self, sep, m, true);
+    return vial_tpl_str_split(r, site, self, sep, m, true);
 }
 
 /* Python's line boundaries: \n \r \r\n \v \f \x1c \x1d \x1e \x85 \u2028 \u2029 */
-vial_value *tpl_str_splitlines(tpl_render *r, const tpl_node *site, vial_value *self, bool keepends);
-vial_value *tpl_str_splitlines(tpl_render *r, const tpl_node *site, vial_value *self, bool keepends) {
+vial_value *vial_tpl_str_splitlines(tpl_render *r, const tpl_node *site, vial_value *self, bool keepends);
+vial_value *vial_tpl_str_splitlines(tpl_render *r, const tpl_node *site, vial_value *self, bool keepends) {
     (void)site;
     const char *s = self->as.s.ptr;
     size_t n = self->as.s.len;
@@ -356,7 +356,7 @@ vial_value *tpl_str_splitlines(tpl_render *r, const tpl_node *site, vial_value *
     size_t start = 0, i = 0;
     while (i < n) {
         uint32_t cp;
-        size_t k = tv_next_cp(s + i, n - i, &cp);
+        size_t k = vial_tv_next_cp(s + i, n - i, &cp);
         bool brk = cp == '\n' || cp == '\r' || cp == 0x0b || cp == 0x0c || cp == 0x1c || cp == 0x1d || cp == 0x1e ||
                    cp == 0x85 || cp == 0x2028 || cp == 0x2029;
         if (!brk) {
@@ -375,9 +375,9 @@ vial_value *tpl_str_splitlines(tpl_render *r, const tpl_node *site, vial_value *
 
 M(s_splitlines) {
     vial_value *k = arg(a, 0, "keepends");
-    int keep = k ? tv_truthy(r, site, k) : 0;
+    int keep = k ? vial_tv_truthy(r, site, k) : 0;
     if (keep < 0) return NULL;
-    return tpl_str_splitlines(r, site, self, keep);
+    return vial_tpl_str_splitlines(r, site, self, keep);
 }
 
 static vial_value *affix_test(tpl_render *r, const tpl_node *site, vial_value *self, tpl_args *a, bool suffix) {
@@ -393,31 +393,31 @@ static vial_value *affix_test(tpl_render *r, const tpl_node *site, vial_value *s
         cands = x->as.arr.items;
         nc = x->as.arr.len;
     } else if (x->type != VIAL_STRING) {
-        return tpl_failv(r, site, "%s first arg must be str or a tuple of str, not %s",
-                         suffix ? "endswith" : "startswith", tv_type_name(x));
+        return vial_tpl_failv(r, site, "%s first arg must be str or a tuple of str, not %s",
+                         suffix ? "endswith" : "startswith", vial_tv_type_name(x));
     }
     for (size_t i = 0; i < nc; i++) {
         vial_value *c = cands[i];
         if (c->type != VIAL_STRING)
-            return tpl_failv(r, site, "tuple for %s must only contain str, not %s", suffix ? "endswith" : "startswith",
-                             tv_type_name(c));
+            return vial_tpl_failv(r, site, "tuple for %s must only contain str, not %s", suffix ? "endswith" : "startswith",
+                             vial_tv_type_name(c));
         size_t cl = c->as.s.len;
-        if (cl <= n && memcmp(suffix ? s + n - cl : s, c->as.s.ptr, cl) == 0) return tv_bool(true);
+        if (cl <= n && memcmp(suffix ? s + n - cl : s, c->as.s.ptr, cl) == 0) return vial_tv_bool(true);
     }
-    return tv_bool(false);
+    return vial_tv_bool(false);
 }
 
 M(s_startswith) { return affix_test(r, site, self, a, false); }
 M(s_endswith) { return affix_test(r, site, self, a, true); }
 
-vial_value *tpl_str_replace(tpl_render *r, const tpl_node *site, vial_value *self, vial_value *old, vial_value *new_,
+vial_value *vial_tpl_str_replace(tpl_render *r, const tpl_node *site, vial_value *self, vial_value *old, vial_value *new_,
                             int64_t count, bool safe);
-vial_value *tpl_str_replace(tpl_render *r, const tpl_node *site, vial_value *self, vial_value *old, vial_value *new_,
+vial_value *vial_tpl_str_replace(tpl_render *r, const tpl_node *site, vial_value *self, vial_value *old, vial_value *new_,
                             int64_t count, bool safe) {
     const char *s = self->as.s.ptr;
     size_t n = self->as.s.len;
     vial_buf b;
-    tv_buf(r, &b);
+    vial_tv_buf(r, &b);
     if (count < 0) count = INT64_MAX;
     size_t ol = old->as.s.len;
     if (ol == 0) {
@@ -430,7 +430,7 @@ vial_value *tpl_str_replace(tpl_render *r, const tpl_node *site, vial_value *sel
         }
         while (i < n) {
             uint32_t cp;
-            size_t k = tv_next_cp(s + i, n - i, &cp);
+            size_t k = vial_tv_next_cp(s + i, n - i, &cp);
             if (tb_append(&b, s + i, k) != 0) goto big;
             i += k;
             if (done < count) {
@@ -438,7 +438,7 @@ vial_value *tpl_str_replace(tpl_render *r, const tpl_node *site, vial_value *sel
                 done++;
             }
         }
-        return tv_buf_value(r, &b, safe);
+        return vial_tv_buf_value(r, &b, safe);
     }
     size_t start = 0;
     int64_t done = 0;
@@ -452,9 +452,9 @@ vial_value *tpl_str_replace(tpl_render *r, const tpl_node *site, vial_value *sel
         done++;
     }
     if (tb_append(&b, s + start, n - start) != 0) goto big;
-    return tv_buf_value(r, &b, safe);
+    return vial_tv_buf_value(r, &b, safe);
 big:
-    return tpl_failv(r, site, "string too large");
+    return vial_tpl_failv(r, site, "string too large");
 }
 
 M(s_replace) {
@@ -464,29 +464,29 @@ M(s_replace) {
     int64_t count = -1;
     vial_value *c = arg(a, 2, NULL);
     if (c && !need_int(r, site, c, &count)) return NULL;
-    return tpl_str_replace(r, site, self, old, nw, count, tv_is_safe(self));
+    return vial_tpl_str_replace(r, site, self, old, nw, count, tv_is_safe(self));
 }
 
 M(s_join) {
     vial_value *it = arg(a, 0, NULL);
-    vial_value *list = tv_list(r, site, it);
+    vial_value *list = vial_tv_list(r, site, it);
     if (!list) return NULL;
     vial_buf b;
-    tv_buf(r, &b);
+    vial_tv_buf(r, &b);
     bool safe = tv_is_safe(self);
     for (size_t i = 0; i < list->as.arr.len; i++) {
         vial_value *v = list->as.arr.items[i];
-        if (i && tb_append(&b, self->as.s.ptr, self->as.s.len) != 0) return tpl_failv(r, site, "string too large");
+        if (i && tb_append(&b, self->as.s.ptr, self->as.s.len) != 0) return vial_tpl_failv(r, site, "string too large");
         if (safe) {
-            vial_value *e = tv_escape(r, site, v);
+            vial_value *e = vial_tv_escape(r, site, v);
             if (!e) return NULL;
             v = e;
         } else if (v->type != VIAL_STRING) {
-            return tpl_failv(r, site, "sequence item %zu: expected str instance, %s found", i, tv_type_name(v));
+            return vial_tpl_failv(r, site, "sequence item %zu: expected str instance, %s found", i, vial_tv_type_name(v));
         }
-        if (tb_append(&b, v->as.s.ptr, v->as.s.len) != 0) return tpl_failv(r, site, "string too large");
+        if (tb_append(&b, v->as.s.ptr, v->as.s.len) != 0) return vial_tpl_failv(r, site, "string too large");
     }
-    return tv_buf_value(r, &b, safe);
+    return vial_tv_buf_value(r, &b, safe);
 }
 
 static int64_t find_sub(vial_value *self, size_t bs, size_t be, vial_value *sub, bool right) {
@@ -505,7 +505,7 @@ static int64_t find_sub(vial_value *self, size_t bs, size_t be, vial_value *sub,
             }
     }
     if (at == SIZE_MAX) return -1;
-    return (int64_t)tv_cp_len(s, at);
+    return (int64_t)vial_tv_cp_len(s, at);
 }
 
 static vial_value *find_common(tpl_render *r, const tpl_node *site, vial_value *self, tpl_args *a, bool right,
@@ -515,8 +515,8 @@ static vial_value *find_common(tpl_render *r, const tpl_node *site, vial_value *
     size_t bs, be;
     if (!span(r, site, self, a, 1, &bs, &be)) return NULL;
     int64_t idx = find_sub(self, bs, be, sub, right);
-    if (idx < 0 && raise) return tpl_failv(r, site, "substring not found");
-    return tv_int(r, idx);
+    if (idx < 0 && raise) return vial_tpl_failv(r, site, "substring not found");
+    return vial_tv_int(r, idx);
 }
 
 M(s_find) { return find_common(r, site, self, a, false, false); }
@@ -529,7 +529,7 @@ M(s_count) {
     if (!need_str(r, site, sub, "must be str")) return NULL;
     size_t bs, be;
     if (!span(r, site, self, a, 1, &bs, &be)) return NULL;
-    if (sub->as.s.len == 0) return tv_int(r, (int64_t)tv_cp_len(self->as.s.ptr + bs, be - bs) + 1);
+    if (sub->as.s.len == 0) return vial_tv_int(r, (int64_t)vial_tv_cp_len(self->as.s.ptr + bs, be - bs) + 1);
     int64_t c = 0;
     size_t i = bs;
     while (i < be) {
@@ -538,22 +538,22 @@ M(s_count) {
         c++;
         i = (size_t)(hit - self->as.s.ptr) + sub->as.s.len;
     }
-    return tv_int(r, c);
+    return vial_tv_int(r, c);
 }
 
 /* center/ljust/rjust with Python's rule for odd padding */
-vial_value *tpl_str_pad(tpl_render *r, const tpl_node *site, vial_value *self, int64_t width, vial_value *fill,
+vial_value *vial_tpl_str_pad(tpl_render *r, const tpl_node *site, vial_value *self, int64_t width, vial_value *fill,
                         int where);
-vial_value *tpl_str_pad(tpl_render *r, const tpl_node *site, vial_value *self, int64_t width, vial_value *fill,
+vial_value *vial_tpl_str_pad(tpl_render *r, const tpl_node *site, vial_value *self, int64_t width, vial_value *fill,
                         int where) {
-    int64_t len = (int64_t)tv_cp_len(self->as.s.ptr, self->as.s.len);
+    int64_t len = (int64_t)vial_tv_cp_len(self->as.s.ptr, self->as.s.len);
     if (width <= len) return self;
-    if (width > (1 << 26)) return tpl_failv(r, site, "width too large");
+    if (width > (1 << 26)) return vial_tpl_failv(r, site, "width too large");
     const char *fc = " ";
     size_t fl = 1;
     if (fill) {
-        if (fill->type != VIAL_STRING || tv_cp_len(fill->as.s.ptr, fill->as.s.len) != 1)
-            return tpl_failv(r, site, "The fill character must be exactly one character long");
+        if (fill->type != VIAL_STRING || vial_tv_cp_len(fill->as.s.ptr, fill->as.s.len) != 1)
+            return vial_tpl_failv(r, site, "The fill character must be exactly one character long");
         fc = fill->as.s.ptr;
         fl = fill->as.s.len;
     }
@@ -562,19 +562,19 @@ vial_value *tpl_str_pad(tpl_render *r, const tpl_node *site, vial_value *self, i
     else if (where < 0) left = 0;                        /* ljust */
     else left = marg;                                    /* rjust */
     vial_buf b;
-    tv_buf(r, &b);
+    vial_tv_buf(r, &b);
     for (int64_t i = 0; i < left; i++)
-        if (tb_append(&b, fc, fl) != 0) return tpl_failv(r, site, "string too large");
-    if (tb_append(&b, self->as.s.ptr, self->as.s.len) != 0) return tpl_failv(r, site, "string too large");
+        if (tb_append(&b, fc, fl) != 0) return vial_tpl_failv(r, site, "string too large");
+    if (tb_append(&b, self->as.s.ptr, self->as.s.len) != 0) return vial_tpl_failv(r, site, "string too large");
     for (int64_t i = 0; i < marg - left; i++)
-        if (tb_append(&b, fc, fl) != 0) return tpl_failv(r, site, "string too large");
+        if (tb_append(&b, fc, fl) != 0) return vial_tpl_failv(r, site, "string too large");
     return str_result(r, &b, self);
 }
 
 static vial_value *pad_common(tpl_render *r, const tpl_node *site, vial_value *self, tpl_args *a, int where) {
     int64_t w;
     if (!need_int(r, site, arg(a, 0, NULL), &w)) return NULL;
-    return tpl_str_pad(r, site, self, w, esc_arg(r, site, self, arg(a, 1, NULL)), where);
+    return vial_tpl_str_pad(r, site, self, w, esc_arg(r, site, self, arg(a, 1, NULL)), where);
 }
 
 M(s_center) { return pad_common(r, site, self, a, 0); }
@@ -584,24 +584,24 @@ M(s_rjust) { return pad_common(r, site, self, a, 1); }
 M(s_zfill) {
     int64_t w;
     if (!need_int(r, site, arg(a, 0, NULL), &w)) return NULL;
-    int64_t len = (int64_t)tv_cp_len(self->as.s.ptr, self->as.s.len);
+    int64_t len = (int64_t)vial_tv_cp_len(self->as.s.ptr, self->as.s.len);
     if (w <= len) return self;
     vial_buf b;
-    tv_buf(r, &b);
+    vial_tv_buf(r, &b);
     size_t skip = 0;
     if (self->as.s.len && (self->as.s.ptr[0] == '+' || self->as.s.ptr[0] == '-')) {
         tb_putc(&b, self->as.s.ptr[0]);
         skip = 1;
     }
     for (int64_t i = 0; i < w - len; i++) tb_putc(&b, '0');
-    if (tb_append(&b, self->as.s.ptr + skip, self->as.s.len - skip) != 0) return tpl_failv(r, site, "string too large");
+    if (tb_append(&b, self->as.s.ptr + skip, self->as.s.len - skip) != 0) return vial_tpl_failv(r, site, "string too large");
     return str_result(r, &b, self);
 }
 
 static vial_value *partition(tpl_render *r, const tpl_node *site, vial_value *self, tpl_args *a, bool right) {
     vial_value *sep = esc_arg(r, site, self, arg(a, 0, NULL));
     if (!sep || !need_str(r, site, sep, "must be str")) return NULL;
-    if (!sep->as.s.len) return tpl_failv(r, site, "empty separator");
+    if (!sep->as.s.len) return vial_tpl_failv(r, site, "empty separator");
     int64_t cpi = find_sub(self, 0, self->as.s.len, sep, right);
     vial_value *parts[3];
     vial_value *empty = sub_str(r, self, 0, 0);
@@ -613,13 +613,13 @@ static vial_value *partition(tpl_render *r, const tpl_node *site, vial_value *se
             parts[0] = self, parts[1] = empty, parts[2] = empty;
         }
     } else {
-        size_t at = tv_cp_offset(self->as.s.ptr, self->as.s.len, (size_t)cpi);
+        size_t at = vial_tv_cp_offset(self->as.s.ptr, self->as.s.len, (size_t)cpi);
         parts[0] = sub_str(r, self, 0, at);
         parts[1] = sub_str(r, self, at, sep->as.s.len);
         parts[2] = sub_str(r, self, at + sep->as.s.len, self->as.s.len - at - sep->as.s.len);
         if (!parts[0] || !parts[1] || !parts[2]) return NULL;
     }
-    return tv_tuple(r, 3, parts);
+    return vial_tv_tuple(r, 3, parts);
 }
 
 M(s_partition) { return partition(r, site, self, a, false); }
@@ -630,21 +630,21 @@ static bool is_ascii(uint32_t cp) { return cp < 0x80; }
 
 static vial_value *all_of(tpl_render *r, vial_value *self, cp_pred pred, bool empty_result) {
     (void)r;
-    if (!self->as.s.len) return tv_bool(empty_result);
+    if (!self->as.s.len) return vial_tv_bool(empty_result);
     for (size_t i = 0; i < self->as.s.len;) {
         uint32_t cp;
-        i += tv_next_cp(self->as.s.ptr + i, self->as.s.len - i, &cp);
-        if (!pred(cp)) return tv_bool(false);
+        i += vial_tv_next_cp(self->as.s.ptr + i, self->as.s.len - i, &cp);
+        if (!pred(cp)) return vial_tv_bool(false);
     }
-    return tv_bool(true);
+    return vial_tv_bool(true);
 }
 
-M(s_isalnum) { (void)site, (void)a; return all_of(r, self, tv_isalnum_cp, false); }
-M(s_isalpha) { (void)site, (void)a; return all_of(r, self, tv_isalpha_cp, false); }
-M(s_isdigit) { (void)site, (void)a; return all_of(r, self, tv_isdigit_py_cp, false); }
-M(s_isdecimal) { (void)site, (void)a; return all_of(r, self, tv_isdigit_cp, false); }
-M(s_isnumeric) { (void)site, (void)a; return all_of(r, self, tv_isnumeric_cp, false); }
-M(s_isspace) { (void)site, (void)a; return all_of(r, self, tv_isspace_cp, false); }
+M(s_isalnum) { (void)site, (void)a; return all_of(r, self, vial_tv_isalnum_cp, false); }
+M(s_isalpha) { (void)site, (void)a; return all_of(r, self, vial_tv_isalpha_cp, false); }
+M(s_isdigit) { (void)site, (void)a; return all_of(r, self, vial_tv_isdigit_py_cp, false); }
+M(s_isdecimal) { (void)site, (void)a; return all_of(r, self, vial_tv_isdigit_cp, false); }
+M(s_isnumeric) { (void)site, (void)a; return all_of(r, self, vial_tv_isnumeric_cp, false); }
+M(s_isspace) { (void)site, (void)a; return all_of(r, self, vial_tv_isspace_cp, false); }
 M(s_isascii) { (void)site, (void)a; return all_of(r, self, is_ascii, true); }
 
 /* str.islower / str.isupper: no character of the other case or titlecase, at least one cased */
@@ -652,11 +652,11 @@ static vial_value *case_check(vial_value *self, bool upper) {
     bool any = false;
     for (size_t i = 0; i < self->as.s.len;) {
         uint32_t cp;
-        i += tv_next_cp(self->as.s.ptr + i, self->as.s.len - i, &cp);
-        if ((upper ? tv_islower_cp(cp) : tv_isupper_cp(cp)) || tv_istitle_cp(cp)) return tv_bool(false);
-        if (upper ? tv_isupper_cp(cp) : tv_islower_cp(cp)) any = true;
+        i += vial_tv_next_cp(self->as.s.ptr + i, self->as.s.len - i, &cp);
+        if ((upper ? vial_tv_islower_cp(cp) : vial_tv_isupper_cp(cp)) || vial_tv_istitle_cp(cp)) return vial_tv_bool(false);
+        if (upper ? vial_tv_isupper_cp(cp) : vial_tv_islower_cp(cp)) any = true;
     }
-    return tv_bool(any);
+    return vial_tv_bool(any);
 }
 
 M(s_islower) { (void)r, (void)site, (void)a; return case_check(self, false); }
@@ -667,33 +667,33 @@ M(s_istitle) {
     bool prev_cased = false, any = false;
     for (size_t i = 0; i < self->as.s.len;) {
         uint32_t cp;
-        i += tv_next_cp(self->as.s.ptr + i, self->as.s.len - i, &cp);
-        if (tv_isupper_cp(cp) || tv_istitle_cp(cp)) {
-            if (prev_cased) return tv_bool(false);
+        i += vial_tv_next_cp(self->as.s.ptr + i, self->as.s.len - i, &cp);
+        if (vial_tv_isupper_cp(cp) || vial_tv_istitle_cp(cp)) {
+            if (prev_cased) return vial_tv_bool(false);
             prev_cased = any = true;
-        } else if (tv_islower_cp(cp)) {
-            if (!prev_cased) return tv_bool(false);
+        } else if (vial_tv_islower_cp(cp)) {
+            if (!prev_cased) return vial_tv_bool(false);
             prev_cased = any = true;
         } else {
             prev_cased = false;
         }
     }
-    return tv_bool(any);
+    return vial_tv_bool(any);
 }
 
 M(s_isidentifier) {
     (void)r, (void)site, (void)a;
-    if (!self->as.s.len) return tv_bool(false);
+    if (!self->as.s.len) return vial_tv_bool(false);
     bool first = true;
     for (size_t i = 0; i < self->as.s.len;) {
         uint32_t cp;
-        i += tv_next_cp(self->as.s.ptr + i, self->as.s.len - i, &cp);
-        bool ok = cp < 0x80 ? (cp == '_' || tv_isalpha_cp(cp) || (!first && tv_isalnum_cp(cp)))
-                            : (first ? tv_isid_start_cp(cp) : tv_isid_continue_cp(cp));
-        if (!ok) return tv_bool(false);
+        i += vial_tv_next_cp(self->as.s.ptr + i, self->as.s.len - i, &cp);
+        bool ok = cp < 0x80 ? (cp == '_' || vial_tv_isalpha_cp(cp) || (!first && vial_tv_isalnum_cp(cp)))
+                            : (first ? vial_tv_isid_start_cp(cp) : vial_tv_isid_continue_cp(cp));
+        if (!ok) return vial_tv_bool(false);
         first = false;
     }
-    return tv_bool(true);
+    return vial_tv_bool(true);
 }
 
 M(s_removeprefix) {
@@ -718,11 +718,11 @@ M(s_expandtabs) {
     vial_value *t = arg(a, 0, "tabsize");
     if (t && !need_int(r, site, t, &ts)) return NULL;
     vial_buf b;
-    tv_buf(r, &b);
+    vial_tv_buf(r, &b);
     int64_t col = 0;
     for (size_t i = 0; i < self->as.s.len;) {
         uint32_t cp;
-        size_t k = tv_next_cp(self->as.s.ptr + i, self->as.s.len - i, &cp);
+        size_t k = vial_tv_next_cp(self->as.s.ptr + i, self->as.s.len - i, &cp);
         if (cp == '\t') {
             if (ts > 0) {
                 int64_t nsp = ts - col % ts;
@@ -738,37 +738,37 @@ M(s_expandtabs) {
     return str_result(r, &b, self);
 }
 
-M(s_format) { return tpl_str_format(r, site, self, a); }
+M(s_format) { return vial_tpl_str_format(r, site, self, a); }
 
-int tpl_striptags(tpl_render *r, vial_buf *out, const char *s, size_t n);
+int vial_tpl_striptags(tpl_render *r, vial_buf *out, const char *s, size_t n);
 
 M(s_striptags) {
     (void)a;
     vial_buf b;
-    tv_buf(r, &b);
-    if (tpl_striptags(r, &b, self->as.s.ptr, self->as.s.len) != 0) return tpl_failv(r, site, "string too large");
-    return tv_buf_value(r, &b, false);
+    vial_tv_buf(r, &b);
+    if (vial_tpl_striptags(r, &b, self->as.s.ptr, self->as.s.len) != 0) return vial_tpl_failv(r, site, "string too large");
+    return vial_tv_buf_value(r, &b, false);
 }
 
 M(s_unescape) {
     (void)a;
     vial_buf b;
-    tv_buf(r, &b);
-    if (tpl_html_unescape(&b, self->as.s.ptr, self->as.s.len) != 0) return tpl_failv(r, site, "string too large");
-    return tv_buf_value(r, &b, false);
+    vial_tv_buf(r, &b);
+    if (vial_tpl_html_unescape(&b, self->as.s.ptr, self->as.s.len) != 0) return vial_tpl_failv(r, site, "string too large");
+    return vial_tv_buf_value(r, &b, false);
 }
 
 M(s_escape) {
     (void)self;
     vial_value *v = arg(a, 0, "s");
-    if (!v) return tpl_failv(r, site, "escape() missing 1 required positional argument: 's'");
-    return tv_escape(r, site, v);
+    if (!v) return vial_tpl_failv(r, site, "escape() missing 1 required positional argument: 's'");
+    return vial_tv_escape(r, site, v);
 }
 
 M(s_html) {
     (void)site, (void)a;
     if (tv_is_safe(self)) return self;
-    return tv_strn(r, self->as.s.ptr, self->as.s.len, true);
+    return vial_tv_strn(r, self->as.s.ptr, self->as.s.len, true);
 }
 
 static const method str_methods[] = {
@@ -814,7 +814,7 @@ static vial_value *copy_list(tpl_render *r, vial_value *self) {
 
 static bool mutable_list(tpl_render *r, const tpl_node *site, vial_value *self) {
     if (!self->as.arr.arena) {
-        tpl_fail(r, site, "this list cannot be modified");
+        vial_tpl_raise(r, site, "this list cannot be modified");
         return false;
     }
     return true;
@@ -828,7 +828,7 @@ M(l_append) {
 
 M(l_extend) {
     if (!mutable_list(r, site, self)) return NULL;
-    vial_value *list = tv_list(r, site, arg(a, 0, NULL));
+    vial_value *list = vial_tv_list(r, site, arg(a, 0, NULL));
     if (!list) return NULL;
     size_t n = list->as.arr.len; /* x.extend(x) adds the items once */
     for (size_t i = 0; i < n; i++)
@@ -855,9 +855,9 @@ M(l_pop) {
     int64_t n = (int64_t)self->as.arr.len, i = n - 1;
     vial_value *iv = arg(a, 0, NULL);
     if (iv && !need_int(r, site, iv, &i)) return NULL;
-    if (!n) return tpl_failv(r, site, "pop from empty list");
+    if (!n) return vial_tpl_failv(r, site, "pop from empty list");
     if (i < 0) i += n;
-    if (i < 0 || i >= n) return tpl_failv(r, site, "pop index out of range");
+    if (i < 0 || i >= n) return vial_tpl_failv(r, site, "pop index out of range");
     vial_value **items = self->as.arr.items;
     vial_value *v = items[i];
     memmove(items + i, items + i + 1, (size_t)(n - i - 1) * sizeof *items);
@@ -869,14 +869,14 @@ M(l_remove) {
     if (!mutable_list(r, site, self)) return NULL;
     vial_value *x = arg(a, 0, NULL);
     for (size_t i = 0; i < self->as.arr.len; i++) {
-        if (tv_equal(self->as.arr.items[i], x)) {
+        if (vial_tv_equal(self->as.arr.items[i], x)) {
             memmove(self->as.arr.items + i, self->as.arr.items + i + 1,
                     (self->as.arr.len - i - 1) * sizeof(vial_value *));
             self->as.arr.len--;
             return vial_value_null();
         }
     }
-    return tpl_failv(r, site, "list.remove(x): x not in list");
+    return vial_tpl_failv(r, site, "list.remove(x): x not in list");
 }
 
 M(l_clear) {
@@ -895,19 +895,19 @@ M(l_count) {
     (void)site;
     vial_value *x = arg(a, 0, NULL);
     int64_t c = 0;
-    for (size_t i = 0; i < self->as.arr.len; i++) c += tv_equal(self->as.arr.items[i], x);
-    return tv_int(r, c);
+    for (size_t i = 0; i < self->as.arr.len; i++) c += vial_tv_equal(self->as.arr.items[i], x);
+    return vial_tv_int(r, c);
 }
 
 M(l_index) {
     vial_value *x = arg(a, 0, NULL);
     for (size_t i = 0; i < self->as.arr.len; i++)
-        if (tv_equal(self->as.arr.items[i], x)) return tv_int(r, (int64_t)i);
+        if (vial_tv_equal(self->as.arr.items[i], x)) return vial_tv_int(r, (int64_t)i);
     vial_buf b;
     vial_buf_init(&b, r->arena, 300);
-    tv_repr(r, &b, x);
-    if (tv_is_tuple(self)) return tpl_failv(r, site, "tuple.index(x): x not in tuple");
-    return tpl_failv(r, site, "%s is not in list", vial_buf_cstr(&b));
+    vial_tv_repr(r, &b, x);
+    if (tv_is_tuple(self)) return vial_tpl_failv(r, site, "tuple.index(x): x not in tuple");
+    return vial_tpl_failv(r, site, "%s is not in list", vial_buf_cstr(&b));
 }
 
 M(l_reverse) {
@@ -922,19 +922,19 @@ M(l_reverse) {
     return vial_value_null();
 }
 
-int tpl_sort_values(tpl_render *r, const tpl_node *site, vial_value **items, vial_value **keys, size_t n, bool reverse);
+int vial_tpl_sort_values(tpl_render *r, const tpl_node *site, vial_value **items, vial_value **keys, size_t n, bool reverse);
 
 M(l_sort) {
     if (!mutable_list(r, site, self)) return NULL;
     for (size_t k = 0; k < a->nkw; k++)
         if (!(a->kwnames[k].len == 7 && memcmp(a->kwnames[k].ptr, "reverse", 7) == 0))
-            return tpl_failv(r, site, "sort() got an unexpected keyword argument '%.*s'", (int)a->kwnames[k].len,
+            return vial_tpl_failv(r, site, "sort() got an unexpected keyword argument '%.*s'", (int)a->kwnames[k].len,
                              a->kwnames[k].ptr);
-    if (a->npos) return tpl_failv(r, site, "sort() takes no positional arguments");
+    if (a->npos) return vial_tpl_failv(r, site, "sort() takes no positional arguments");
     vial_value *rv = arg(a, 99, "reverse");
-    int rev = rv ? tv_truthy(r, site, rv) : 0;
+    int rev = rv ? vial_tv_truthy(r, site, rv) : 0;
     if (rev < 0) return NULL;
-    if (tpl_sort_values(r, site, self->as.arr.items, NULL, self->as.arr.len, rev) != 0) return NULL;
+    if (vial_tpl_sort_values(r, site, self->as.arr.items, NULL, self->as.arr.len, rev) != 0) return NULL;
     return vial_value_null();
 }
 
@@ -964,12 +964,12 @@ static vial_value *view(tpl_render *r, vial_value *self, uint16_t tag) {
             v = m->value;
         } else {
             vial_value *key = vial_new_str_ref(r->arena, m->key, m->key_len);
-            if (!key) return tpl_oom(r, NULL);
+            if (!key) return vial_tpl_oom(r, NULL);
             if (tag == TPL_TAG_KEYS) {
                 v = key;
             } else {
                 vial_value *pair[2] = {key, m->value};
-                v = tv_tuple(r, 2, pair);
+                v = vial_tv_tuple(r, 2, pair);
             }
         }
         if (push(r, out, v) != 0) return NULL;
@@ -977,8 +977,8 @@ static vial_value *view(tpl_render *r, vial_value *self, uint16_t tag) {
     return out;
 }
 
-vial_value *tpl_dict_items(tpl_render *r, vial_value *self);
-vial_value *tpl_dict_items(tpl_render *r, vial_value *self) { return view(r, self, TPL_TAG_ITEMS); }
+vial_value *vial_tpl_dict_items(tpl_render *r, vial_value *self);
+vial_value *vial_tpl_dict_items(tpl_render *r, vial_value *self) { return view(r, self, TPL_TAG_ITEMS); }
 
 M(d_items) { (void)site, (void)a; return view(r, self, TPL_TAG_ITEMS); }
 M(d_keys) { (void)site, (void)a; return view(r, self, TPL_TAG_KEYS); }
@@ -997,7 +997,7 @@ M(d_get) {
 
 static bool mutable_dict(tpl_render *r, const tpl_node *site, vial_value *self) {
     if (!self->as.obj.arena) {
-        tpl_fail(r, site, "this dict cannot be modified");
+        vial_tpl_raise(r, site, "this dict cannot be modified");
         return false;
     }
     return true;
@@ -1010,7 +1010,7 @@ M(d_pop) {
         vial_value *v = vial_object_getn(self, k->as.s.ptr, k->as.s.len);
         if (v) {
             char *key = vial_arena_strndup(r->arena, k->as.s.ptr, k->as.s.len);
-            if (!key) return tpl_oom(r, site);
+            if (!key) return vial_tpl_oom(r, site);
             vial_object_del(self, key);
             return v;
         }
@@ -1018,18 +1018,18 @@ M(d_pop) {
     if (dflt) return dflt;
     vial_buf b;
     vial_buf_init(&b, r->arena, 300);
-    tv_repr(r, &b, k);
-    return tpl_failv(r, site, "%s", vial_buf_cstr(&b));
+    vial_tv_repr(r, &b, k);
+    return vial_tpl_failv(r, site, "%s", vial_buf_cstr(&b));
 }
 
 M(d_popitem) {
     (void)a;
     if (!mutable_dict(r, site, self)) return NULL;
-    if (!self->as.obj.len) return tpl_failv(r, site, "'popitem(): dictionary is empty'");
+    if (!self->as.obj.len) return vial_tpl_failv(r, site, "'popitem(): dictionary is empty'");
     vial_member *m = &self->as.obj.items[self->as.obj.len - 1];
     vial_value *pair[2] = {vial_new_str_ref(r->arena, m->key, m->key_len), m->value};
-    if (!pair[0]) return tpl_oom(r, site);
-    vial_value *t = tv_tuple(r, 2, pair);
+    if (!pair[0]) return vial_tpl_oom(r, site);
+    vial_value *t = vial_tv_tuple(r, 2, pair);
     vial_object_del(self, m->key);
     return t;
 }
@@ -1038,53 +1038,53 @@ M(d_setdefault) {
     if (!mutable_dict(r, site, self)) return NULL;
     vial_value *k = arg(a, 0, NULL), *dflt = arg(a, 1, NULL);
     if (!dflt) dflt = vial_value_null();
-    vial_value *ks = tv_to_str(r, site, k);
+    vial_value *ks = vial_tv_to_str(r, site, k);
     if (!ks) return NULL;
     vial_value *v = vial_object_getn(self, ks->as.s.ptr, ks->as.s.len);
     if (v) return v;
-    if (vial_object_setn(self, ks->as.s.ptr, ks->as.s.len, dflt) != 0) return tpl_oom(r, site);
+    if (vial_object_setn(self, ks->as.s.ptr, ks->as.s.len, dflt) != 0) return vial_tpl_oom(r, site);
     return dflt;
 }
 
 M(d_update) {
     if (!mutable_dict(r, site, self)) return NULL;
-    if (a->npos > 1) return tpl_failv(r, site, "update expected at most 1 argument, got %zu", a->npos);
+    if (a->npos > 1) return vial_tpl_failv(r, site, "update expected at most 1 argument, got %zu", a->npos);
     if (a->npos) {
         vial_value *src = a->pos[0];
         if (src->type == VIAL_OBJECT) {
             for (size_t i = 0; i < src->as.obj.len; i++)
                 if (vial_object_setn(self, src->as.obj.items[i].key, src->as.obj.items[i].key_len,
                                      src->as.obj.items[i].value) != 0)
-                    return tpl_oom(r, site);
+                    return vial_tpl_oom(r, site);
         } else {
-            vial_value *list = tv_list(r, site, src);
+            vial_value *list = vial_tv_list(r, site, src);
             if (!list) return NULL;
             for (size_t i = 0; i < list->as.arr.len; i++) {
-                vial_value *pair = tv_list(r, site, list->as.arr.items[i]);
+                vial_value *pair = vial_tv_list(r, site, list->as.arr.items[i]);
                 if (!pair) return NULL;
                 if (pair->as.arr.len != 2)
-                    return tpl_failv(r, site, "dictionary update sequence element #%zu has length %zu; 2 is required",
+                    return vial_tpl_failv(r, site, "dictionary update sequence element #%zu has length %zu; 2 is required",
                                      i, pair->as.arr.len);
-                vial_value *ks = tv_to_str(r, site, pair->as.arr.items[0]);
+                vial_value *ks = vial_tv_to_str(r, site, pair->as.arr.items[0]);
                 if (!ks) return NULL;
                 if (vial_object_setn(self, ks->as.s.ptr, ks->as.s.len, pair->as.arr.items[1]) != 0)
-                    return tpl_oom(r, site);
+                    return vial_tpl_oom(r, site);
             }
         }
     }
     for (size_t i = 0; i < a->nkw; i++)
-        if (vial_object_setn(self, a->kwnames[i].ptr, a->kwnames[i].len, a->kwvals[i]) != 0) return tpl_oom(r, site);
+        if (vial_object_setn(self, a->kwnames[i].ptr, a->kwnames[i].len, a->kwvals[i]) != 0) return vial_tpl_oom(r, site);
     return vial_value_null();
 }
 
 M(d_copy) {
     (void)a;
     vial_value *out = vial_new_object(r->arena);
-    if (!out) return tpl_oom(r, site);
+    if (!out) return vial_tpl_oom(r, site);
     for (size_t i = 0; i < self->as.obj.len; i++)
         if (vial_object_set_ref(out, self->as.obj.items[i].key, self->as.obj.items[i].key_len,
                                 self->as.obj.items[i].value) != 0)
-            return tpl_oom(r, site);
+            return vial_tpl_oom(r, site);
     return out;
 }
 
@@ -1110,7 +1110,7 @@ M(n_bit_length) {
     uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
     int bits = 0;
     while (u) bits++, u >>= 1;
-    return tv_int(r, bits);
+    return vial_tv_int(r, bits);
 }
 
 M(n_conjugate) {
@@ -1121,7 +1121,7 @@ M(n_conjugate) {
 M(f_is_integer) {
     (void)r, (void)site, (void)a;
     double d = self->as.d;
-    return tv_bool(d == (double)(int64_t)d || (d == d && (d > 9.2e18 || d < -9.2e18) && d - d == 0));
+    return vial_tv_bool(d == (double)(int64_t)d || (d == d && (d > 9.2e18 || d < -9.2e18) && d - d == 0));
 }
 
 static const method int_methods[] = {
@@ -1138,18 +1138,18 @@ static const method float_methods[] = {
 
 M(rg_count) {
     (void)site;
-    int c = tv_contains(r, site, self, arg(a, 0, NULL));
+    int c = vial_tv_contains(r, site, self, arg(a, 0, NULL));
     if (c < 0) return NULL;
-    return tv_int(r, c);
+    return vial_tv_int(r, c);
 }
 
 M(rg_index) {
     vial_value *x = arg(a, 0, NULL);
-    int c = tv_contains(r, site, self, x);
+    int c = vial_tv_contains(r, site, self, x);
     if (c < 0) return NULL;
-    if (!c) return tpl_failv(r, site, "%lld is not in range", (long long)(x->type == VIAL_INT ? x->as.i : 0));
+    if (!c) return vial_tpl_failv(r, site, "%lld is not in range", (long long)(x->type == VIAL_INT ? x->as.i : 0));
     tpl_range *rg = (tpl_range *)self;
-    return tv_int(r, (x->as.i - rg->start) / rg->step);
+    return vial_tv_int(r, (x->as.i - rg->start) / rg->step);
 }
 
 static const method range_methods[] = {
@@ -1193,9 +1193,9 @@ static const method *lookup(const vial_value *obj, const char *name, size_t len)
     }
 }
 
-bool tpl_has_method(const vial_value *obj, const char *name, size_t len) { return lookup(obj, name, len) != NULL; }
+bool vial_tpl_has_method(const vial_value *obj, const char *name, size_t len) { return lookup(obj, name, len) != NULL; }
 
-vial_value *tpl_call_method(tpl_render *r, const tpl_node *site, vial_value *obj, const char *name, size_t len,
+vial_value *vial_tpl_call_method(tpl_render *r, const tpl_node *site, vial_value *obj, const char *name, size_t len,
                             tpl_args *a, bool *found) {
     const method *m = lookup(obj, name, len);
     *found = m != NULL;
@@ -1203,11 +1203,11 @@ vial_value *tpl_call_method(tpl_render *r, const tpl_node *site, vial_value *obj
     bool kw_ok = m->fn == s_format || m->fn == s_split || m->fn == s_rsplit || m->fn == s_splitlines ||
                  m->fn == d_update || m->fn == l_sort || m->fn == s_expandtabs || m->fn == s_escape;
     if (a->nkw && !kw_ok)
-        return tpl_failv(r, site, "%s() takes no keyword arguments", m->name);
+        return vial_tpl_failv(r, site, "%s() takes no keyword arguments", m->name);
     if (m->fn != s_format && m->fn != d_update && m->fn != l_sort) {
         size_t given = a->npos + a->nkw;
         if (given < m->min || a->npos > m->max)
-            return tpl_failv(r, site, "%s() takes %s %u argument%s (%zu given)", m->name,
+            return vial_tpl_failv(r, site, "%s() takes %s %u argument%s (%zu given)", m->name,
                              m->min == m->max ? "exactly" : given < m->min ? "at least" : "at most",
                              given < m->min ? m->min : m->max, (given < m->min ? m->min : m->max) == 1 ? "" : "s",
                              given);

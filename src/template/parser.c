@@ -133,7 +133,7 @@ static void describe(const tpl_token *t, char *out, size_t n) {
     if (t->type == T_NAME)
         snprintf(out, n, "%.*s", (int)(t->len > 200 ? 200 : t->len), t->ptr);
     else
-        snprintf(out, n, "%s", tpl_token_describe(t->type));
+        snprintf(out, n, "%s", vial_tpl_token_describe(t->type));
 }
 
 static VIAL_NORETURN void expect_failed(parser *p, const char *what) {
@@ -145,7 +145,7 @@ static VIAL_NORETURN void expect_failed(parser *p, const char *what) {
 }
 
 static tpl_token *expect(parser *p, int type) {
-    if (!cur_is(p, type)) expect_failed(p, tpl_token_describe(type));
+    if (!cur_is(p, type)) expect_failed(p, vial_tpl_token_describe(type));
     return advance(p);
 }
 
@@ -167,7 +167,7 @@ static tpl_node *node_at(parser *p, int kind, const tpl_token *t) {
 static vial_str tok_str(const tpl_token *t) { return (vial_str){t->ptr, t->len}; }
 
 static uint32_t intern(parser *p, vial_str s) {
-    uint32_t id = tpl_intern(p->env, s.ptr, s.len);
+    uint32_t id = vial_tpl_intern(p->env, s.ptr, s.len);
     if (id == UINT32_MAX) oom(p);
     return id;
 }
@@ -975,8 +975,8 @@ static bool text_is_space(const vial_str *s) {
     if (!s->len) return false;
     for (size_t i = 0; i < s->len;) {
         uint32_t cp;
-        i += tv_next_cp(s->ptr + i, s->len - i, &cp);
-        if (!tv_isspace_cp(cp)) return false;
+        i += vial_tv_next_cp(s->ptr + i, s->len - i, &cp);
+        if (!vial_tv_isspace_cp(cp)) return false;
     }
     return true;
 }
@@ -1251,17 +1251,17 @@ static tpl_list subparse(parser *p, const char *const *end_tokens) {
     return vec_list(&body);
 }
 
-int tpl_parse(tpl_template *t, const char *src, size_t len, tpl_err *err) {
+int vial_tpl_parse(tpl_template *t, const char *src, size_t len, tpl_err *err) {
     struct vial_tpl_env *env = t->env;
     vial_arena *a = t->arena;
     tpl_lex_opts lo = {env->opt.trim_blocks, env->opt.lstrip_blocks, env->opt.keep_trailing_newline};
-    t->source = tpl_normalize_source(a, src, len, true, &t->source_len);
+    t->source = vial_tpl_normalize_source(a, src, len, true, &t->source_len);
     size_t norm_len;
-    char *norm = tpl_normalize_source(a, src, len, lo.keep_trailing_newline, &norm_len);
+    char *norm = vial_tpl_normalize_source(a, src, len, lo.keep_trailing_newline, &norm_len);
     if (!t->source || !norm) goto oom;
     tpl_err lex_err = {0};
     size_t ntoks;
-    tpl_token *toks = tpl_lex(a, norm, norm_len, &lo, &ntoks, &lex_err);
+    tpl_token *toks = vial_tpl_lex(a, norm, norm_len, &lo, &ntoks, &lex_err);
     if (!toks) goto oom;
     /* the end-of-template token carries the last real token's line, as Jinja2's does */
     if (ntoks > 1 && toks[ntoks - 1].type == T_EOF) {
@@ -1272,7 +1272,7 @@ int tpl_parse(tpl_template *t, const char *src, size_t len, tpl_err *err) {
     if (setjmp(p.jb)) return -1;
     if (cur(&p)->type == T_ERROR) raise_lex_error(&p);
     t->root = subparse(&p, NULL);
-    return tpl_compile(env, t, err);
+    return vial_tpl_compile(env, t, err);
 oom:
     err->kind = VIAL_TPL_ERR_MEMORY;
     snprintf(err->message, sizeof err->message, "out of memory while compiling the template");

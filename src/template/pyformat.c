@@ -61,7 +61,7 @@ static size_t utoa_base(uint64_t u, int base, bool upper, char *out) {
  * same way, so only near-ties need glibc's multi-precision printf. */
 static const double pow10_table[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
 
-int tpl_fixed_digits(char *out, size_t cap, double ax, int prec) {
+int vial_tpl_fixed_digits(char *out, size_t cap, double ax, int prec) {
     if (prec >= 0 && prec <= 15 && isfinite(ax) && ax >= 0) {
         double y = ax * pow10_table[prec];
         if (y < 1125899906842624.0) { /* 2^50: ulp(y) <= 1/4 */
@@ -104,7 +104,7 @@ slow:;
     return n < 0 || (size_t)n >= cap ? -1 : n;
 }
 
-int tpl_format_double_spec(vial_buf *b, double d, char type, int precision, bool alt) {
+int vial_tpl_format_double_spec(vial_buf *b, double d, char type, int precision, bool alt) {
     char fmt[16], tmp[512];
     if (precision < 0) precision = 6;
     if (precision > 300) precision = 300;
@@ -123,15 +123,15 @@ int tpl_format_double_spec(vial_buf *b, double d, char type, int precision, bool
 
 /* ---- the % operator ---- */
 
-static vial_value *fmt_fail(tpl_render *r, const tpl_node *site, const char *msg) { return tpl_failv(r, site, "%s", msg); }
+static vial_value *fmt_fail(tpl_render *r, const tpl_node *site, const char *msg) { return vial_tpl_failv(r, site, "%s", msg); }
 
-vial_value *tpl_percent_format(tpl_render *r, const tpl_node *site, vial_value *fmtv, vial_value *args) {
+vial_value *vial_tpl_percent_format(tpl_render *r, const tpl_node *site, vial_value *fmtv, vial_value *args) {
     bool tuple = args->type == VIAL_ARRAY && tv_is_tuple(args);
-    if (tuple) return tpl_percent_format_argv(r, site, fmtv, args->as.arr.items, args->as.arr.len, true, NULL);
-    return tpl_percent_format_argv(r, site, fmtv, &args, 1, false, args->type == VIAL_OBJECT ? args : NULL);
+    if (tuple) return vial_tpl_percent_format_argv(r, site, fmtv, args->as.arr.items, args->as.arr.len, true, NULL);
+    return vial_tpl_percent_format_argv(r, site, fmtv, &args, 1, false, args->type == VIAL_OBJECT ? args : NULL);
 }
 
-vial_value *tpl_percent_format_argv(tpl_render *r, const tpl_node *site, vial_value *fmtv, vial_value **argv,
+vial_value *vial_tpl_percent_format_argv(tpl_render *r, const tpl_node *site, vial_value *fmtv, vial_value **argv,
                                     size_t argc, bool tuple, const vial_value *mapping) {
     const char *f = fmtv->as.s.ptr;
     size_t n = fmtv->as.s.len;
@@ -139,7 +139,7 @@ vial_value *tpl_percent_format_argv(tpl_render *r, const tpl_node *site, vial_va
     size_t argi = 0;
     bool used_mapping = false;
     vial_buf b;
-    tv_buf(r, &b);
+    vial_tv_buf(r, &b);
     /* one allocation for the usual result size: no growth on the way */
     if (vial_buf_reserve(&b, n + 24 * (argc < 8 ? argc : 8) + 8) != 0) goto big;
     size_t i = 0;
@@ -174,8 +174,8 @@ vial_value *tpl_percent_format_argv(tpl_render *r, const tpl_node *site, vial_va
                 key.as.s.len = i - 1 - ks;
                 vial_buf kb;
                 vial_buf_init(&kb, r->arena, 300);
-                tv_repr(r, &kb, &key);
-                return tpl_failv(r, site, "%s", vial_buf_cstr(&kb));
+                vial_tv_repr(r, &kb, &key);
+                return vial_tpl_failv(r, site, "%s", vial_buf_cstr(&kb));
             }
             used_mapping = true;
         }
@@ -242,26 +242,26 @@ vial_value *tpl_percent_format_argv(tpl_render *r, const tpl_node *site, vial_va
         case 'r':
         case 'a': {
             vial_buf sb;
-            tv_buf(r, &sb);
+            vial_tv_buf(r, &sb);
             int rc;
             if (type == 's') {
-                if (tv_kind(val) == TK_UNDEF && r->strict) return (tpl_undef_fail(r, site, val), NULL);
-                rc = tv_str(r, &sb, val);
+                if (tv_kind(val) == TK_UNDEF && r->strict) return (vial_tpl_undef_fail(r, site, val), NULL);
+                rc = vial_tv_str(r, &sb, val);
             } else {
-                rc = tv_repr(r, &sb, val);
+                rc = vial_tv_repr(r, &sb, val);
             }
-            if (rc != 0) return r->failed ? NULL : tpl_failv(r, site, "string too large");
+            if (rc != 0) return r->failed ? NULL : vial_tpl_failv(r, site, "string too large");
             const char *s = sb.data ? sb.data : "";
             size_t sl = sb.len;
             vial_buf eb;
             if (safe && !(type == 's' && tv_is_safe(val))) {
-                tv_buf(r, &eb);
-                if (tv_escape_into(&eb, s, sl) != 0) goto big;
+                vial_tv_buf(r, &eb);
+                if (vial_tv_escape_into(&eb, s, sl) != 0) goto big;
                 s = eb.data ? eb.data : "";
                 sl = eb.len;
             }
-            if (prec >= 0) sl = tv_cp_offset(s, sl, (size_t)prec);
-            size_t cps = tv_cp_len(s, sl);
+            if (prec >= 0) sl = vial_tv_cp_offset(s, sl, (size_t)prec);
+            size_t cps = vial_tv_cp_len(s, sl);
             int pad = width > (int)cps ? width - (int)cps : 0;
             if (!left)
                 for (int k = 0; k < pad; k++) tb_putc(&b, ' ');
@@ -285,10 +285,10 @@ vial_value *tpl_percent_format_argv(tpl_render *r, const tpl_node *site, vial_va
                     if (d >= 9.2e18 || d <= -9.2e18) return fmt_fail(r, site, "integer overflow (vial templates use 64-bit integers)");
                     iv = (int64_t)d;
                 } else if (type == 'd' || type == 'i' || type == 'u') {
-                    return tpl_failv(r, site, "%%%c format: a real number is required, not %s", type,
-                                     tv_type_name(val));
+                    return vial_tpl_failv(r, site, "%%%c format: a real number is required, not %s", type,
+                                     vial_tv_type_name(val));
                 } else {
-                    return tpl_failv(r, site, "%%%c format: an integer is required, not %s", type, tv_type_name(val));
+                    return vial_tpl_failv(r, site, "%%%c format: an integer is required, not %s", type, vial_tv_type_name(val));
                 }
             }
             uint64_t u = iv < 0 ? (uint64_t)0 - (uint64_t)iv : (uint64_t)iv;
@@ -322,7 +322,7 @@ vial_value *tpl_percent_format_argv(tpl_render *r, const tpl_node *site, vial_va
             int64_t iv;
             if (val->type == VIAL_DOUBLE) d = val->as.d;
             else if (int_of(val, &iv)) d = (double)iv;
-            else return tpl_failv(r, site, "must be real number, not %s", tv_type_name(val));
+            else return vial_tpl_failv(r, site, "must be real number, not %s", vial_tv_type_name(val));
             char num[640];
             int nl;
             if ((type == 'f' || type == 'F') && isfinite(d)) {
@@ -331,7 +331,7 @@ vial_value *tpl_percent_format_argv(tpl_render *r, const tpl_node *site, vial_va
                 if (signbit(d)) num[k++] = '-';
                 else if (plus) num[k++] = '+';
                 else if (space) num[k++] = ' ';
-                int dl = tpl_fixed_digits(num + k, sizeof num - k - 2, fabs(d), prec < 0 ? 6 : prec);
+                int dl = vial_tpl_fixed_digits(num + k, sizeof num - k - 2, fabs(d), prec < 0 ? 6 : prec);
                 if (dl < 0) return fmt_fail(r, site, "number too large to format");
                 k += (size_t)dl;
                 if (alt && prec == 0) num[k++] = '.';
@@ -369,7 +369,7 @@ vial_value *tpl_percent_format_argv(tpl_render *r, const tpl_node *site, vial_va
                 char tmp[4];
                 size_t cl = vial_utf8_encode((uint32_t)iv, tmp);
                 if (put_padded(&b, tmp, cl, width, left, ' ') != 0) goto big;
-            } else if (val->type == VIAL_STRING && tv_cp_len(val->as.s.ptr, val->as.s.len) == 1) {
+            } else if (val->type == VIAL_STRING && vial_tv_cp_len(val->as.s.ptr, val->as.s.len) == 1) {
                 if (put_padded(&b, val->as.s.ptr, val->as.s.len, width, left, ' ') != 0) goto big;
             } else {
                 return fmt_fail(r, site, "%c requires int or char");
@@ -378,7 +378,7 @@ vial_value *tpl_percent_format_argv(tpl_render *r, const tpl_node *site, vial_va
         }
         default:
             snprintf(body, sizeof body, "unsupported format character '%c' (0x%x) at index %zu", type,
-                     (unsigned char)type, tv_cp_len(f, i - 1));
+                     (unsigned char)type, vial_tv_cp_len(f, i - 1));
             (void)spec_start;
             return fmt_fail(r, site, body);
         }
@@ -389,9 +389,9 @@ vial_value *tpl_percent_format_argv(tpl_render *r, const tpl_node *site, vial_va
     bool mapping_like = !tuple && (ak == TK_OBJECT || ak == TK_ARRAY || ak == TK_RANGE || ak == TK_UNDEF);
     if (argi < argc && !used_mapping && !mapping_like)
         return fmt_fail(r, site, "not all arguments converted during string formatting");
-    return tv_buf_value(r, &b, safe);
+    return vial_tv_buf_value(r, &b, safe);
 big:
-    return tpl_failv(r, site, "string too large");
+    return vial_tpl_failv(r, site, "string too large");
 }
 
 /* ---- str.format ---- */
@@ -413,7 +413,7 @@ static int parse_spec(const char *s, size_t n, spec *sp) {
     sp->prec = -1;
     size_t i = 0;
     uint32_t cp0 = 0;
-    size_t k0 = n ? tv_next_cp(s, n, &cp0) : 0;
+    size_t k0 = n ? vial_tv_next_cp(s, n, &cp0) : 0;
     if (k0 < n && (s[k0] == '<' || s[k0] == '>' || s[k0] == '^' || s[k0] == '=')) {
         sp->fill = cp0;
         sp->align = s[k0];
@@ -450,7 +450,7 @@ static int parse_spec(const char *s, size_t n, spec *sp) {
 }
 
 static int align_into(vial_buf *b, const char *body, size_t n, const spec *sp, char default_align) {
-    size_t cps = tv_cp_len(body, n);
+    size_t cps = vial_tv_cp_len(body, n);
     int pad = sp->width > (int)cps ? sp->width - (int)cps : 0;
     char al = sp->align ? sp->align : default_align;
     int left = al == '<' ? 0 : al == '^' ? pad / 2 : pad;
@@ -516,12 +516,12 @@ static int format_int(tpl_render *r, const tpl_node *site, vial_buf *b, int64_t 
     case 'x': base = 16, prefix = "0x"; break;
     case 'X': base = 16, upper = true, prefix = "0X"; break;
     case 'c': {
-        if (iv < 0 || iv > 0x10FFFF) return tpl_fail(r, site, "%%c arg not in range(0x110000)");
+        if (iv < 0 || iv > 0x10FFFF) return vial_tpl_raise(r, site, "%%c arg not in range(0x110000)");
         char tmp[4];
         size_t cl = vial_utf8_encode((uint32_t)iv, tmp);
         return align_into(b, tmp, cl, sp, '<');
     }
-    default: return tpl_fail(r, site, "Unknown format code '%c' for object of type 'int'", type);
+    default: return vial_tpl_raise(r, site, "Unknown format code '%c' for object of type 'int'", type);
     }
     dl = utoa_base(u, base, upper, digits);
     if (sp->alt) {
@@ -560,13 +560,13 @@ static int format_float(tpl_render *r, const tpl_node *site, vial_buf *b, double
         }
         if (t == 'n') t = 'g';
         if (t != 'e' && t != 'E' && t != 'f' && t != 'F' && t != 'g' && t != 'G')
-            return tpl_fail(r, site, "Unknown format code '%c' for object of type 'float'", type);
+            return vial_tpl_raise(r, site, "Unknown format code '%c' for object of type 'float'", type);
         if (!type && prec == 0) prec = 1;
         char fmt[16];
         snprintf(fmt, sizeof fmt, "%%%s.*%c", sp->alt ? "#" : "", t);
-        int n = (t == 'f' || t == 'F') && !sp->alt && isfinite(a) ? tpl_fixed_digits(body, sizeof body - 4, a, prec)
+        int n = (t == 'f' || t == 'F') && !sp->alt && isfinite(a) ? vial_tpl_fixed_digits(body, sizeof body - 4, a, prec)
                                                                    : snprintf(body, sizeof body - 4, fmt, prec, a);
-        if (n < 0 || n >= (int)sizeof body - 4) return tpl_fail(r, site, "number too large to format");
+        if (n < 0 || n >= (int)sizeof body - 4) return vial_tpl_raise(r, site, "number too large to format");
         bl = (size_t)n;
         if (!type && !isinf(a) && !isnan(a) && !memchr(body, 'e', bl) && !memchr(body, '.', bl)) {
             /* no type: like 'g' but a fixed-point result keeps a fractional digit */
@@ -590,28 +590,28 @@ static int format_float(tpl_render *r, const tpl_node *site, vial_buf *b, double
 
 static int format_value(tpl_render *r, const tpl_node *site, vial_buf *b, vial_value *v, const char *specs, size_t sn) {
     spec sp;
-    if (parse_spec(specs, sn, &sp) != 0) return tpl_fail(r, site, "Invalid format specifier");
+    if (parse_spec(specs, sn, &sp) != 0) return vial_tpl_raise(r, site, "Invalid format specifier");
     int k = tv_kind(v);
     int64_t iv = 0;
     if (k == TK_INT || (k == TK_BOOL && sn)) {
         int_of(v, &iv);
         if (sp.type && strchr("eEfFgG%", sp.type)) return format_float(r, site, b, (double)iv, &sp);
-        if (sp.prec >= 0) return tpl_fail(r, site, "Precision not allowed in integer format specifier");
+        if (sp.prec >= 0) return vial_tpl_raise(r, site, "Precision not allowed in integer format specifier");
         return format_int(r, site, b, iv, &sp);
     }
     if (k == TK_DOUBLE) return format_float(r, site, b, v->as.d, &sp);
     if (k == TK_STRING || !sn) {
         vial_buf tmp;
-        tv_buf(r, &tmp);
-        if (tv_str(r, &tmp, v) != 0) return -1;
+        vial_tv_buf(r, &tmp);
+        if (vial_tv_str(r, &tmp, v) != 0) return -1;
         if (!sn) return tb_append(b, tmp.data ? tmp.data : "", tmp.len);
-        if (sp.type && sp.type != 's') return tpl_fail(r, site, "Unknown format code '%c' for object of type 'str'", sp.type);
-        if (sp.sign) return tpl_fail(r, site, "Sign not allowed in string format specifier");
+        if (sp.type && sp.type != 's') return vial_tpl_raise(r, site, "Unknown format code '%c' for object of type 'str'", sp.type);
+        if (sp.sign) return vial_tpl_raise(r, site, "Sign not allowed in string format specifier");
         size_t len = tmp.len;
-        if (sp.prec >= 0) len = tv_cp_offset(tmp.data ? tmp.data : "", tmp.len, (size_t)sp.prec);
+        if (sp.prec >= 0) len = vial_tv_cp_offset(tmp.data ? tmp.data : "", tmp.len, (size_t)sp.prec);
         return align_into(b, tmp.data ? tmp.data : "", len, &sp, '<');
     }
-    return tpl_fail(r, site, "unsupported format string passed to %s.__format__", tv_type_name(v));
+    return vial_tpl_raise(r, site, "unsupported format string passed to %s.__format__", vial_tv_type_name(v));
 }
 
 /* Resolves a field name: index or name, then .attr / [key] parts. */
@@ -622,9 +622,9 @@ static vial_value *field_value(tpl_render *r, const tpl_node *site, const char *
     vial_value *v = NULL;
     if (i == 0) {
         if (*used_manual)
-            return tpl_failv(r, site, "cannot switch from manual field specification to automatic field numbering");
+            return vial_tpl_failv(r, site, "cannot switch from manual field specification to automatic field numbering");
         *used_auto = true;
-        if (*auto_idx >= a->npos) return tpl_failv(r, site, "Replacement index %zu out of range for positional args tuple", *auto_idx);
+        if (*auto_idx >= a->npos) return vial_tpl_failv(r, site, "Replacement index %zu out of range for positional args tuple", *auto_idx);
         v = a->pos[(*auto_idx)++];
     } else {
         bool numeric = true;
@@ -632,29 +632,29 @@ static vial_value *field_value(tpl_render *r, const tpl_node *site, const char *
             if (s[k] < '0' || s[k] > '9') numeric = false;
         if (numeric) {
             if (*used_auto)
-                return tpl_failv(r, site, "cannot switch from automatic field numbering to manual field specification");
+                return vial_tpl_failv(r, site, "cannot switch from automatic field numbering to manual field specification");
             *used_manual = true;
             size_t idx = 0;
             for (size_t k = 0; k < i && idx < 1000000; k++) idx = idx * 10 + (size_t)(s[k] - '0');
-            if (idx >= a->npos) return tpl_failv(r, site, "Replacement index %zu out of range for positional args tuple", idx);
+            if (idx >= a->npos) return vial_tpl_failv(r, site, "Replacement index %zu out of range for positional args tuple", idx);
             v = a->pos[idx];
         } else {
             for (size_t k = 0; k < a->nkw; k++)
                 if (a->kwnames[k].len == i && memcmp(a->kwnames[k].ptr, s, i) == 0) v = a->kwvals[k];
-            if (!v) return tpl_failv(r, site, "'%.*s'", (int)i, s);
+            if (!v) return vial_tpl_failv(r, site, "'%.*s'", (int)i, s);
         }
     }
     while (i < n) {
         if (s[i] == '.') {
             size_t st = ++i;
             while (i < n && s[i] != '.' && s[i] != '[') i++;
-            v = tpl_getattr(r, site, v, s + st, i - st);
+            v = vial_tpl_getattr(r, site, v, s + st, i - st);
             if (!v) return NULL;
-            if (tv_kind(v) == TK_UNDEF) return tpl_failv(r, site, "'%s' object has no attribute '%.*s'", "object", (int)(i - st), s + st);
+            if (tv_kind(v) == TK_UNDEF) return vial_tpl_failv(r, site, "'%s' object has no attribute '%.*s'", "object", (int)(i - st), s + st);
         } else if (s[i] == '[') {
             size_t st = ++i;
             while (i < n && s[i] != ']') i++;
-            if (i >= n) return tpl_failv(r, site, "Missing ']' in format string");
+            if (i >= n) return vial_tpl_failv(r, site, "Missing ']' in format string");
             bool numeric = i > st;
             for (size_t k = st; k < i; k++)
                 if (s[k] < '0' || s[k] > '9') numeric = false;
@@ -669,25 +669,25 @@ static vial_value *field_value(tpl_render *r, const tpl_node *site, const char *
                 key.as.s.len = i - st;
             }
             i++;
-            vial_value *kp = numeric ? tv_int(r, key.as.i) : vial_new_str_ref(r->arena, key.as.s.ptr, key.as.s.len);
-            if (!kp) return tpl_oom(r, site);
-            vial_value *got = tpl_getitem(r, site, v, kp);
+            vial_value *kp = numeric ? vial_tv_int(r, key.as.i) : vial_new_str_ref(r->arena, key.as.s.ptr, key.as.s.len);
+            if (!kp) return vial_tpl_oom(r, site);
+            vial_value *got = vial_tpl_getitem(r, site, v, kp);
             if (!got) return NULL;
-            if (tv_kind(got) == TK_UNDEF) return tpl_failv(r, site, numeric ? "list index out of range" : "'%.*s'", (int)(kp->type == VIAL_STRING ? kp->as.s.len : 0), kp->type == VIAL_STRING ? kp->as.s.ptr : "");
+            if (tv_kind(got) == TK_UNDEF) return vial_tpl_failv(r, site, numeric ? "list index out of range" : "'%.*s'", (int)(kp->type == VIAL_STRING ? kp->as.s.len : 0), kp->type == VIAL_STRING ? kp->as.s.ptr : "");
             v = got;
         } else {
-            return tpl_failv(r, site, "Only '.' or '[' may follow ']' in format field specifier");
+            return vial_tpl_failv(r, site, "Only '.' or '[' may follow ']' in format field specifier");
         }
     }
     return v;
 }
 
-vial_value *tpl_str_format(tpl_render *r, const tpl_node *site, vial_value *fmtv, tpl_args *a) {
+vial_value *vial_tpl_str_format(tpl_render *r, const tpl_node *site, vial_value *fmtv, tpl_args *a) {
     const char *f = fmtv->as.s.ptr;
     size_t n = fmtv->as.s.len;
     bool safe = tv_is_safe(fmtv);
     vial_buf b;
-    tv_buf(r, &b);
+    vial_tv_buf(r, &b);
     size_t auto_idx = 0;
     bool used_auto = false, used_manual = false;
     size_t i = 0;
@@ -699,7 +699,7 @@ vial_value *tpl_str_format(tpl_render *r, const tpl_node *site, vial_value *fmtv
                 i += 2;
                 continue;
             }
-            return tpl_failv(r, site, "Single '}' encountered in format string");
+            return vial_tpl_failv(r, site, "Single '}' encountered in format string");
         }
         if (c != '{') {
             size_t st = i;
@@ -720,7 +720,7 @@ vial_value *tpl_str_format(tpl_render *r, const tpl_node *site, vial_value *fmtv
             else if (f[i] == '}') depth--;
             if (depth) i++;
         }
-        if (i >= n) return tpl_failv(r, site, "expected '}' before end of string");
+        if (i >= n) return vial_tpl_failv(r, site, "expected '}' before end of string");
         const char *field = f + st;
         size_t fl = i - st;
         i++;
@@ -733,10 +733,10 @@ vial_value *tpl_str_format(tpl_render *r, const tpl_node *site, vial_value *fmtv
         char conv = 0;
         size_t p = name_end;
         if (p < fl && field[p] == '!') {
-            if (p + 1 >= fl) return tpl_failv(r, site, "end of string while looking for conversion specifier");
+            if (p + 1 >= fl) return vial_tpl_failv(r, site, "end of string while looking for conversion specifier");
             conv = field[p + 1];
             p += 2;
-            if (p < fl && field[p] != ':') return tpl_failv(r, site, "expected ':' after conversion specifier");
+            if (p < fl && field[p] != ':') return vial_tpl_failv(r, site, "expected ':' after conversion specifier");
         }
         const char *specs = "";
         size_t sn = 0;
@@ -749,14 +749,14 @@ vial_value *tpl_str_format(tpl_render *r, const tpl_node *site, vial_value *fmtv
         /* nested replacement fields in the spec */
         vial_buf specb;
         if (memchr(specs, '{', sn)) {
-            tv_buf(r, &specb);
+            vial_tv_buf(r, &specb);
             for (size_t k = 0; k < sn; k++) {
                 if (specs[k] == '{') {
                     size_t e = k + 1;
                     while (e < sn && specs[e] != '}') e++;
                     vial_value *sv = field_value(r, site, specs + k + 1, e - k - 1, a, &auto_idx, &used_auto, &used_manual);
                     if (!sv) return NULL;
-                    if (tv_str(r, &specb, sv) != 0) goto big;
+                    if (vial_tv_str(r, &specb, sv) != 0) goto big;
                     k = e;
                 } else {
                     tb_putc(&specb, specs[k]);
@@ -767,25 +767,25 @@ vial_value *tpl_str_format(tpl_render *r, const tpl_node *site, vial_value *fmtv
         }
         if (conv == 'r' || conv == 'a') {
             vial_buf rb;
-            tv_buf(r, &rb);
-            if (tv_repr(r, &rb, v) != 0) goto big;
-            v = tv_buf_value(r, &rb, false);
+            vial_tv_buf(r, &rb);
+            if (vial_tv_repr(r, &rb, v) != 0) goto big;
+            v = vial_tv_buf_value(r, &rb, false);
         } else if (conv == 's') {
-            v = tv_to_plain_str(r, site, v);
+            v = vial_tv_to_plain_str(r, site, v);
         } else if (conv) {
-            return tpl_failv(r, site, "Unknown conversion specifier %c", conv);
+            return vial_tpl_failv(r, site, "Unknown conversion specifier %c", conv);
         }
         if (!v) return NULL;
-        if (safe && !tv_is_safe(v) && (v->type == VIAL_STRING || !tv_is_number(v))) {
-            vial_value *e = tv_escape(r, site, v);
+        if (safe && !tv_is_safe(v) && (v->type == VIAL_STRING || !vial_tv_is_number(v))) {
+            vial_value *e = vial_tv_escape(r, site, v);
             if (!e) return NULL;
             v = e;
         }
-        if (format_value(r, site, &b, v, specs, sn) != 0) return r->failed ? NULL : tpl_failv(r, site, "string too large");
+        if (format_value(r, site, &b, v, specs, sn) != 0) return r->failed ? NULL : vial_tpl_failv(r, site, "string too large");
     }
-    return tv_buf_value(r, &b, safe);
+    return vial_tv_buf_value(r, &b, safe);
 big:
-    return tpl_failv(r, site, "string too large");
+    return vial_tpl_failv(r, site, "string too large");
 }
 
 /* ---- pprint ---- */
@@ -828,7 +828,7 @@ static int pp_repr(tpl_render *r, vial_buf *b, const vial_value *v) {
             vial_value key = {.type = VIAL_STRING};
             key.as.s.ptr = m[i]->key;
             key.as.s.len = m[i]->key_len;
-            if (tv_repr(r, b, &key) != 0 || tb_append(b, ": ", 2) != 0 || pp_repr(r, b, m[i]->value) != 0) {
+            if (vial_tv_repr(r, b, &key) != 0 || tb_append(b, ": ", 2) != 0 || pp_repr(r, b, m[i]->value) != 0) {
                 pp_depth--;
                 return -1;
             }
@@ -854,10 +854,10 @@ static int pp_repr(tpl_render *r, vial_buf *b, const vial_value *v) {
         pp_depth--;
         return tb_putc(b, tuple ? ')' : ']');
     }
-    return tv_repr(r, b, v);
+    return vial_tv_repr(r, b, v);
 }
 
-static size_t cplen_buf(const vial_buf *b, size_t from) { return tv_cp_len(b->data + from, b->len - from); }
+static size_t cplen_buf(const vial_buf *b, size_t from) { return vial_tv_cp_len(b->data + from, b->len - from); }
 
 static int pp_format(tpl_render *r, vial_buf *b, const vial_value *v, int indent, int allowance, int level);
 
@@ -876,10 +876,10 @@ static int pp_items(tpl_render *r, vial_buf *b, vial_value *const *items, size_t
 }
 
 static int pp_str(tpl_render *r, vial_buf *b, const vial_value *v, int indent, int allowance, int level) {
-    if (!v->as.s.len) return tv_repr(r, b, v);
+    if (!v->as.s.len) return vial_tv_repr(r, b, v);
     vial_value *self = (vial_value *)v;
     vial_value *lines = NULL;
-    lines = tpl_str_splitlines(r, NULL, self, true);
+    lines = vial_tpl_str_splitlines(r, NULL, self, true);
     if (!lines) return -1;
     if (level == 1) {
         indent += 1;
@@ -892,11 +892,11 @@ static int pp_str(tpl_render *r, vial_buf *b, const vial_value *v, int indent, i
     vial_buf rep;
     for (size_t i = 0; i < lines->as.arr.len; i++) {
         vial_value *line = lines->as.arr.items[i];
-        tv_buf(r, &rep);
-        tv_repr(r, &rep, line);
+        vial_tv_buf(r, &rep);
+        vial_tv_repr(r, &rep, line);
         if (i + 1 == lines->as.arr.len) max_width1 -= allowance;
         if ((int)cplen_buf(&rep, 0) <= max_width1) {
-            chunks[nch++] = tv_buf_value(r, &rep, false);
+            chunks[nch++] = vial_tv_buf_value(r, &rep, false);
             continue;
         }
         /* parts = re.findall(r'\S*\s*', line) without the final empty match */
@@ -909,13 +909,13 @@ static int pp_str(tpl_render *r, vial_buf *b, const vial_value *v, int indent, i
             size_t ps = pos;
             uint32_t cp;
             while (pos < n) {
-                size_t k = tv_next_cp(s + pos, n - pos, &cp);
-                if (tv_isspace_cp(cp)) break;
+                size_t k = vial_tv_next_cp(s + pos, n - pos, &cp);
+                if (vial_tv_isspace_cp(cp)) break;
                 pos += k;
             }
             while (pos < n) {
-                size_t k = tv_next_cp(s + pos, n - pos, &cp);
-                if (!tv_isspace_cp(cp)) break;
+                size_t k = vial_tv_next_cp(s + pos, n - pos, &cp);
+                if (!vial_tv_isspace_cp(cp)) break;
                 pos += k;
             }
             bool last_part = pos >= n;
@@ -926,17 +926,17 @@ static int pp_str(tpl_render *r, vial_buf *b, const vial_value *v, int indent, i
             cand.as.s.ptr = s + cand_start;
             cand.as.s.len = cand_len;
             vial_buf cr;
-            tv_buf(r, &cr);
-            tv_repr(r, &cr, &cand);
+            vial_tv_buf(r, &cr);
+            vial_tv_repr(r, &cr, &cand);
             if ((int)cplen_buf(&cr, 0) > max_width2) {
                 if (have_cur && cur_len) {
                     vial_value cv = {.type = VIAL_STRING};
                     cv.as.s.ptr = s + cur_start;
                     cv.as.s.len = cur_len;
                     vial_buf cb;
-                    tv_buf(r, &cb);
-                    tv_repr(r, &cb, &cv);
-                    chunks[nch++] = tv_buf_value(r, &cb, false);
+                    vial_tv_buf(r, &cb);
+                    vial_tv_repr(r, &cb, &cv);
+                    chunks[nch++] = vial_tv_buf_value(r, &cb, false);
                 }
                 cur_start = ps;
                 cur_len = pos - ps;
@@ -952,9 +952,9 @@ static int pp_str(tpl_render *r, vial_buf *b, const vial_value *v, int indent, i
             cv.as.s.ptr = s + cur_start;
             cv.as.s.len = cur_len;
             vial_buf cb;
-            tv_buf(r, &cb);
-            tv_repr(r, &cb, &cv);
-            chunks[nch++] = tv_buf_value(r, &cb, false);
+            vial_tv_buf(r, &cb);
+            vial_tv_repr(r, &cb, &cv);
+            chunks[nch++] = vial_tv_buf_value(r, &cb, false);
         }
     }
     if (nch == 1) return tb_append(b, rep.data ? rep.data : "", rep.len);
@@ -974,7 +974,7 @@ static int pp_format(tpl_render *r, vial_buf *b, const vial_value *v, int indent
     level++;
     if (level > 100) return pp_repr(r, b, v);
     vial_buf rep;
-    tv_buf(r, &rep);
+    vial_tv_buf(r, &rep);
     if (pp_repr(r, &rep, v) != 0) return -1;
     int max_width = PP_WIDTH - indent - allowance;
     if ((int)cplen_buf(&rep, 0) <= max_width) return tb_append(b, rep.data ? rep.data : "", rep.len);
@@ -991,7 +991,7 @@ static int pp_format(tpl_render *r, vial_buf *b, const vial_value *v, int indent
                 key.as.s.ptr = m[i]->key;
                 key.as.s.len = m[i]->key_len;
                 size_t before = b->len;
-                tv_repr(r, b, &key);
+                vial_tv_repr(r, b, &key);
                 int kl = (int)cplen_buf(b, before);
                 tb_append(b, ": ", 2);
                 if (pp_format(r, b, m[i]->value, ind + kl + 2, last ? allowance + 1 : 1, level) != 0) return -1;
@@ -1014,4 +1014,4 @@ static int pp_format(tpl_render *r, vial_buf *b, const vial_value *v, int indent
     return tb_append(b, rep.data ? rep.data : "", rep.len);
 }
 
-int tpl_pformat(tpl_render *r, vial_buf *b, const vial_value *v) { return pp_format(r, b, v, 0, 0, 0); }
+int vial_tpl_pformat(tpl_render *r, vial_buf *b, const vial_value *v) { return pp_format(r, b, v, 0, 0, 0); }

@@ -12,11 +12,11 @@
 #define UNUSED (void)r, (void)site, (void)v, (void)p, (void)raw
 
 static int mod_equals(tpl_render *r, const tpl_node *site, vial_value *v, vial_value *m, int64_t want) {
-    vial_value *rem = tv_binop(r, site, OP_MOD, v, m);
+    vial_value *rem = vial_tv_binop(r, site, OP_MOD, v, m);
     if (!rem) return -1;
     vial_value w = {.type = VIAL_INT};
     w.as.i = want;
-    return tv_equal(rem, &w);
+    return vial_tv_equal(rem, &w);
 }
 
 TEST(t_odd) {
@@ -78,14 +78,14 @@ TEST(t_float) {
 
 /* str(value).islower() / isupper(): Python's rule with titlecase letters */
 static int case_test(tpl_render *r, const tpl_node *site, vial_value *v, bool want_lower) {
-    vial_value *s = tv_to_str(r, site, v);
+    vial_value *s = vial_tv_to_str(r, site, v);
     if (!s) return -1;
     bool cased = false;
     for (size_t i = 0; i < s->as.s.len;) {
         uint32_t cp;
-        i += tv_next_cp(s->as.s.ptr + i, s->as.s.len - i, &cp);
-        if ((want_lower ? tv_isupper_cp(cp) : tv_islower_cp(cp)) || tv_istitle_cp(cp)) return 0;
-        if (want_lower ? tv_islower_cp(cp) : tv_isupper_cp(cp)) cased = true;
+        i += vial_tv_next_cp(s->as.s.ptr + i, s->as.s.len - i, &cp);
+        if ((want_lower ? vial_tv_isupper_cp(cp) : vial_tv_islower_cp(cp)) || vial_tv_istitle_cp(cp)) return 0;
+        if (want_lower ? vial_tv_islower_cp(cp) : vial_tv_isupper_cp(cp)) cased = true;
     }
     return cased;
 }
@@ -112,7 +112,7 @@ TEST(t_mapping) {
 
 TEST(t_number) {
     UNUSED;
-    return tv_is_number(v);
+    return vial_tv_is_number(v);
 }
 
 TEST(t_sequence) {
@@ -136,7 +136,7 @@ TEST(t_iterable) {
     case TK_RANGE:
     case TK_LOOP: return 1;
     case TK_UNDEF:
-        if (r->strict) return tpl_undef_fail(r, site, v);
+        if (r->strict) return vial_tpl_undef_fail(r, site, v);
         return 1;
     default: return 0;
     }
@@ -173,14 +173,14 @@ TEST(t_escaped) {
 
 TEST(t_in) {
     UNUSED;
-    return tv_contains(r, site, p[0], v);
+    return vial_tv_contains(r, site, p[0], v);
 }
 
 TEST(t_eq) {
     UNUSED;
     if (r->strict && (tv_kind(v) == TK_UNDEF || tv_kind(p[0]) == TK_UNDEF))
-        return tpl_undef_fail(r, site, tv_kind(v) == TK_UNDEF ? v : p[0]);
-    return tv_equal(v, p[0]);
+        return vial_tpl_undef_fail(r, site, tv_kind(v) == TK_UNDEF ? v : p[0]);
+    return vial_tv_equal(v, p[0]);
 }
 
 TEST(t_ne) {
@@ -191,33 +191,33 @@ TEST(t_ne) {
 
 TEST(t_gt) {
     UNUSED;
-    return tv_order(r, site, CMP_GT, v, p[0]);
+    return vial_tv_order(r, site, CMP_GT, v, p[0]);
 }
 TEST(t_ge) {
     UNUSED;
-    return tv_order(r, site, CMP_GE, v, p[0]);
+    return vial_tv_order(r, site, CMP_GE, v, p[0]);
 }
 TEST(t_lt) {
     UNUSED;
-    return tv_order(r, site, CMP_LT, v, p[0]);
+    return vial_tv_order(r, site, CMP_LT, v, p[0]);
 }
 TEST(t_le) {
     UNUSED;
-    return tv_order(r, site, CMP_LE, v, p[0]);
+    return vial_tv_order(r, site, CMP_LE, v, p[0]);
 }
 
 TEST(t_filter) {
     UNUSED;
     if (v->type != VIAL_STRING) return 0;
-    return tpl_env_find(r->env->filters, r->env->nfilters, v->as.s.ptr, v->as.s.len) ||
-           tpl_find_filter(v->as.s.ptr, v->as.s.len);
+    return vial_tpl_env_find(r->env->filters, r->env->nfilters, v->as.s.ptr, v->as.s.len) ||
+           vial_tpl_find_filter(v->as.s.ptr, v->as.s.len);
 }
 
 TEST(t_test) {
     UNUSED;
     if (v->type != VIAL_STRING) return 0;
-    return tpl_env_find(r->env->tests, r->env->ntests, v->as.s.ptr, v->as.s.len) ||
-           tpl_find_test(v->as.s.ptr, v->as.s.len);
+    return vial_tpl_env_find(r->env->tests, r->env->ntests, v->as.s.ptr, v->as.s.len) ||
+           vial_tpl_find_test(v->as.s.ptr, v->as.s.len);
 }
 
 #define T1(nm, py, fn) {nm, py, {.test = fn}, BF_PURE, 0, 0, {0}}
@@ -265,7 +265,7 @@ static const tpl_builtin tests[] = {
     T2("le", "le", t_le, "b"),
 };
 
-const tpl_builtin *tpl_find_test(const char *name, size_t len) {
+const tpl_builtin *vial_tpl_find_test(const char *name, size_t len) {
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
         if (strlen(tests[i].name) == len && memcmp(tests[i].name, name, len) == 0) return &tests[i];
     return NULL;

@@ -11,7 +11,7 @@
  * Runtime values are plain vial_value pointers. Kinds vial_value has no room
  * for (undefined, macros, the loop object, namespaces, ...) are structs that
  * begin with a vial_value of type VIAL_NULL whose string pointer is the address
- * of tpl_marker and whose string length is the kind: core code that meets one
+ * of vial_tpl_marker and whose string length is the kind: core code that meets one
  * sees a null, and the engine tells them apart with tv_kind(). Tuples are
  * arrays tagged VIAL_TAG_TUPLE; Markup is a string flagged VIAL_FLAG_SAFE. */
 #ifndef VIAL_TEMPLATE_TPL_H
@@ -47,14 +47,14 @@ enum {
     TK_RANGE,       /* tpl_range: range(...) without materialising it */
 };
 
-extern const char tpl_marker[];
+extern const char vial_tpl_marker[];
 
 typedef struct tpl_obj {
-    vial_value base; /* type VIAL_NULL, as.s.ptr == tpl_marker, as.s.len == kind */
+    vial_value base; /* type VIAL_NULL, as.s.ptr == vial_tpl_marker, as.s.len == kind */
 } tpl_obj;
 
 static inline int tv_kind(const vial_value *v) {
-    if (v->type != VIAL_NULL || v->as.s.ptr != tpl_marker) return v->type;
+    if (v->type != VIAL_NULL || v->as.s.ptr != vial_tpl_marker) return v->type;
     return (int)v->as.s.len;
 }
 
@@ -119,7 +119,7 @@ static inline int tb_putc(vial_buf *b, int c) {
 static inline int tb_puts(vial_buf *b, const char *s) { return tb_append(b, s, strlen(s)); }
 
 /* Offset of the first byte of s that HTML escaping changes (& < > " '), or n. */
-size_t tv_escape_scan(const char *s, size_t n);
+size_t vial_tv_escape_scan(const char *s, size_t n);
 
 /* ---------------------------------------------------------------------
  * Tokens (lexer.c)
@@ -189,7 +189,7 @@ typedef struct tpl_err {
 
 struct tpl_template;
 /* Copies the template's name and file into the error. */
-void tpl_err_where(tpl_err *e, const struct tpl_template *t);
+void vial_tpl_err_where(tpl_err *e, const struct tpl_template *t);
 
 typedef struct tpl_lex_opts {
     bool trim_blocks, lstrip_blocks, keep_trailing_newline;
@@ -197,13 +197,13 @@ typedef struct tpl_lex_opts {
 
 /* Normalises newlines (\r\n, \r -> \n) and drops one trailing newline unless
  * keep_trailing_newline; the result is NUL-terminated arena memory. */
-char *tpl_normalize_source(vial_arena *a, const char *src, size_t len, bool keep_trailing_newline, size_t *out_len);
+char *vial_tpl_normalize_source(vial_arena *a, const char *src, size_t len, bool keep_trailing_newline, size_t *out_len);
 /* Tokenises normalised source into an arena array ending with T_EOF or
  * T_ERROR (then *lex_err says why). Returns NULL only when out of memory. */
-tpl_token *tpl_lex(vial_arena *a, const char *src, size_t len, const tpl_lex_opts *opts, size_t *count,
+tpl_token *vial_tpl_lex(vial_arena *a, const char *src, size_t len, const tpl_lex_opts *opts, size_t *count,
                    tpl_err *lex_err);
 /* Jinja2's description of a token type ("end of statement block", "+", ...). */
-const char *tpl_token_describe(int type);
+const char *vial_tpl_token_describe(int type);
 
 /* ---------------------------------------------------------------------
  * Syntax tree (parser.c)
@@ -432,9 +432,9 @@ typedef struct tpl_parse_opts {
 } tpl_parse_opts;
 
 /* Parses and compiles source into t (arena, env, name and autoescape already set); -1 with *err filled. */
-int tpl_parse(tpl_template *t, const char *src, size_t len, tpl_err *err);
+int vial_tpl_parse(tpl_template *t, const char *src, size_t len, tpl_err *err);
 /* The checks and preparation Jinja2 does while generating code (compile.c). */
-int tpl_compile(struct vial_tpl_env *env, tpl_template *t, tpl_err *err);
+int vial_tpl_compile(struct vial_tpl_env *env, tpl_template *t, tpl_err *err);
 
 /* ---------------------------------------------------------------------
  * Library tables (filters.c, tests.c)
@@ -470,8 +470,8 @@ typedef struct tpl_builtin {
     const char *params[BF_MAXP];
 } tpl_builtin;
 
-const tpl_builtin *tpl_find_filter(const char *name, size_t len);
-const tpl_builtin *tpl_find_test(const char *name, size_t len);
+const tpl_builtin *vial_tpl_find_filter(const char *name, size_t len);
+const tpl_builtin *vial_tpl_find_test(const char *name, size_t len);
 
 /* A C callable registered on the environment. */
 typedef struct tpl_userfn {
@@ -525,12 +525,12 @@ struct vial_tpl_env {
 };
 
 /* Interns a name; its id is stable for the environment's life (UINT32_MAX when out of memory). */
-uint32_t tpl_intern(struct vial_tpl_env *env, const char *name, size_t len);
-const tpl_userfn *tpl_env_find(tpl_userfn *const *list, size_t n, const char *name, size_t len);
+uint32_t vial_tpl_intern(struct vial_tpl_env *env, const char *name, size_t len);
+const tpl_userfn *vial_tpl_env_find(tpl_userfn *const *list, size_t n, const char *name, size_t len);
 /* Loads (or returns the cached) template; NULL with err set. */
-tpl_template *tpl_env_load(struct vial_tpl_env *env, const char *name, size_t len, tpl_err *err);
+tpl_template *vial_tpl_env_load(struct vial_tpl_env *env, const char *name, size_t len, tpl_err *err);
 /* Whether a template name switches autoescape on under VIAL_TPL_AUTOESCAPE_BY_NAME. */
-bool tpl_autoescape_for(const struct vial_tpl_env *env, const char *name);
+bool vial_tpl_autoescape_for(const struct vial_tpl_env *env, const char *name);
 
 /* ---------------------------------------------------------------------
  * Render state (render.c, eval.c)
@@ -587,58 +587,58 @@ typedef struct tpl_render {
 } tpl_render;
 
 /* Records an error at a node of the running template; returns -1. */
-int tpl_fail(tpl_render *r, const tpl_node *site, const char *fmt, ...) VIAL_PRINTF(3, 4);
+int vial_tpl_raise(tpl_render *r, const tpl_node *site, const char *fmt, ...) VIAL_PRINTF(3, 4);
 /* Same, returning NULL for value-producing paths. */
-vial_value *tpl_failv(tpl_render *r, const tpl_node *site, const char *fmt, ...) VIAL_PRINTF(3, 4);
+vial_value *vial_tpl_failv(tpl_render *r, const tpl_node *site, const char *fmt, ...) VIAL_PRINTF(3, 4);
 /* Records "out of memory". */
-vial_value *tpl_oom(tpl_render *r, const tpl_node *site);
+vial_value *vial_tpl_oom(tpl_render *r, const tpl_node *site);
 
 /* Evaluates an expression; NULL on error (r->err set). */
-vial_value *tpl_eval(tpl_render *r, tpl_frame *f, const tpl_node *n);
+vial_value *vial_tpl_eval(tpl_render *r, tpl_frame *f, const tpl_node *n);
 /* Runs a list of statements, writing to r->out. */
-int tpl_exec(tpl_render *r, tpl_frame *f, const tpl_list *body);
+int vial_tpl_exec(tpl_render *r, tpl_frame *f, const tpl_list *body);
 /* Runs a body into a fresh buffer and returns it as a string value (Markup when safe). */
-vial_value *tpl_capture(tpl_render *r, tpl_frame *f, const tpl_list *body, bool safe);
+vial_value *vial_tpl_capture(tpl_render *r, tpl_frame *f, const tpl_list *body, bool safe);
 /* Runs a whole template (root + extends chain) in a context. */
-int tpl_run_template(tpl_render *r, tpl_context *ctx, const tpl_template *t);
+int vial_tpl_run_template(tpl_render *r, tpl_context *ctx, const tpl_template *t);
 /* Calls any callable value. */
-vial_value *tpl_call_value(tpl_render *r, const tpl_node *site, vial_value *callee, tpl_args *a);
+vial_value *vial_tpl_call_value(tpl_render *r, const tpl_node *site, vial_value *callee, tpl_args *a);
 /* Calls a filter by name (map, select...). */
-vial_value *tpl_call_filter_named(tpl_render *r, const tpl_node *site, const vial_value *name, vial_value *in,
+vial_value *vial_tpl_call_filter_named(tpl_render *r, const tpl_node *site, const vial_value *name, vial_value *in,
                                   tpl_args *a);
 /* Calls a test by name; 1/0, -1 on error. */
-int tpl_call_test_named(tpl_render *r, const tpl_node *site, const vial_value *name, vial_value *in, tpl_args *a);
+int vial_tpl_call_test_named(tpl_render *r, const tpl_node *site, const vial_value *name, vial_value *in, tpl_args *a);
 /* Applies an already-resolved filter. */
-vial_value *tpl_apply_filter(tpl_render *r, const tpl_node *site, const tpl_builtin *b, const tpl_userfn *u,
+vial_value *vial_tpl_apply_filter(tpl_render *r, const tpl_node *site, const tpl_builtin *b, const tpl_userfn *u,
                              vial_value *in, tpl_args *a);
-int tpl_apply_test(tpl_render *r, const tpl_node *site, const tpl_builtin *b, const tpl_userfn *u, vial_value *in,
+int vial_tpl_apply_test(tpl_render *r, const tpl_node *site, const tpl_builtin *b, const tpl_userfn *u, vial_value *in,
                    tpl_args *a);
 /* Binds positional + keyword arguments to a builtin's parameters (p[] gets NULL for absent). */
-int tpl_bind(tpl_render *r, const tpl_node *site, const tpl_builtin *b, tpl_args *a, vial_value **p);
+int vial_tpl_bind(tpl_render *r, const tpl_node *site, const tpl_builtin *b, tpl_args *a, vial_value **p);
 
 /* frames */
-void tpl_frame_init(tpl_frame *f, tpl_frame *parent, tpl_context *ctx);
-int tpl_frame_set(tpl_render *r, tpl_frame *f, uint32_t id, vial_value *v);
-vial_value *tpl_lookup(tpl_render *r, tpl_frame *f, uint32_t id, const vial_str *name);
+void vial_tpl_frame_init(tpl_frame *f, tpl_frame *parent, tpl_context *ctx);
+int vial_tpl_frame_set(tpl_render *r, tpl_frame *f, uint32_t id, vial_value *v);
+vial_value *vial_tpl_lookup(tpl_render *r, tpl_frame *f, uint32_t id, const vial_str *name);
 
 /* The innermost frame is where loop variables and macro parameters live: check it inline. */
 static inline vial_value *tpl_lookup_fast(tpl_render *r, tpl_frame *f, uint32_t id, const vial_str *name) {
     if (f)
         for (uint32_t i = 0; i < f->n; i++)
             if (f->ids[i] == id) return f->vals[i];
-    return tpl_lookup(r, f, id, name);
+    return vial_tpl_lookup(r, f, id, name);
 }
-tpl_context *tpl_context_new(tpl_render *r, const tpl_template *t, tpl_frame *outer, bool has_user);
+tpl_context *vial_tpl_context_new(tpl_render *r, const tpl_template *t, tpl_frame *outer, bool has_user);
 /* Appends t's blocks to the context's block stacks. */
-int tpl_context_add_blocks(tpl_render *r, tpl_context *ctx, const tpl_template *t);
+int vial_tpl_context_add_blocks(tpl_render *r, tpl_context *ctx, const tpl_template *t);
 
 /* getattr/getitem with Jinja2's rules (attribute first / item first). */
-vial_value *tpl_getattr(tpl_render *r, const tpl_node *site, vial_value *obj, const char *name, size_t len);
-vial_value *tpl_getitem(tpl_render *r, const tpl_node *site, vial_value *obj, vial_value *key);
+vial_value *vial_tpl_getattr(tpl_render *r, const tpl_node *site, vial_value *obj, const char *name, size_t len);
+vial_value *vial_tpl_getitem(tpl_render *r, const tpl_node *site, vial_value *obj, vial_value *key);
 /* Method call obj.name(args) on builtin types: returns NULL without error when obj has no such method. */
-vial_value *tpl_call_method(tpl_render *r, const tpl_node *site, vial_value *obj, const char *name, size_t len,
+vial_value *vial_tpl_call_method(tpl_render *r, const tpl_node *site, vial_value *obj, const char *name, size_t len,
                             tpl_args *a, bool *found);
-bool tpl_has_method(const vial_value *obj, const char *name, size_t len);
+bool vial_tpl_has_method(const vial_value *obj, const char *name, size_t len);
 
 /* ---------------------------------------------------------------------
  * Special values
@@ -728,123 +728,123 @@ typedef struct tpl_range {
     int64_t start, stop, step;
 } tpl_range;
 
-void *tpl_obj_new(vial_arena *a, size_t size, int kind);
-vial_value *tpl_undefined(tpl_render *r, const char *hint, const vial_value *obj, const char *name, size_t len);
-vial_value *tpl_undefined_index(tpl_render *r, const vial_value *obj, vial_value *index);
+void *vial_tpl_obj_new(vial_arena *a, size_t size, int kind);
+vial_value *vial_tpl_undefined(tpl_render *r, const char *hint, const vial_value *obj, const char *name, size_t len);
+vial_value *vial_tpl_undefined_index(tpl_render *r, const vial_value *obj, vial_value *index);
 /* The message an undefined value raises with. */
-const char *tpl_undef_message(tpl_render *r, const vial_value *u);
+const char *vial_tpl_undef_message(tpl_render *r, const vial_value *u);
 /* Raises the undefined's error (UndefinedError). */
-int tpl_undef_fail(tpl_render *r, const tpl_node *site, const vial_value *u);
-int64_t tpl_range_len(const tpl_range *rg);
+int vial_tpl_undef_fail(tpl_render *r, const tpl_node *site, const vial_value *u);
+int64_t vial_tpl_range_len(const tpl_range *rg);
 
 /* ---------------------------------------------------------------------
  * Python semantics (values.c)
  * --------------------------------------------------------------------- */
 
 /* Python's str(v) appended to b (escaping nothing). -1 on error/limit. */
-int tv_str(tpl_render *r, vial_buf *b, const vial_value *v);
+int vial_tv_str(tpl_render *r, vial_buf *b, const vial_value *v);
 /* Python's repr(v). */
-int tv_repr(tpl_render *r, vial_buf *b, const vial_value *v);
+int vial_tv_repr(tpl_render *r, vial_buf *b, const vial_value *v);
 /* str(v) as a value (strings are returned as they are, Markup included). */
-vial_value *tv_to_str(tpl_render *r, const tpl_node *site, vial_value *v);
+vial_value *vial_tv_to_str(tpl_render *r, const tpl_node *site, vial_value *v);
 /* str(v) as a plain (unsafe) string value. */
-vial_value *tv_to_plain_str(tpl_render *r, const tpl_node *site, vial_value *v);
+vial_value *vial_tv_to_plain_str(tpl_render *r, const tpl_node *site, vial_value *v);
 /* markupsafe.escape(v): Markup. */
-vial_value *tv_escape(tpl_render *r, const tpl_node *site, vial_value *v);
+vial_value *vial_tv_escape(tpl_render *r, const tpl_node *site, vial_value *v);
 /* Appends s with & < > " ' escaped. */
-int tv_escape_into(vial_buf *b, const char *s, size_t n);
+int vial_tv_escape_into(vial_buf *b, const char *s, size_t n);
 /* Python truthiness; -1 when StrictUndefined refuses. */
-int tv_truthy(tpl_render *r, const tpl_node *site, const vial_value *v);
+int vial_tv_truthy(tpl_render *r, const tpl_node *site, const vial_value *v);
 /* Python ==. */
-bool tv_equal(const vial_value *a, const vial_value *b);
+bool vial_tv_equal(const vial_value *a, const vial_value *b);
 /* Python <, <=, >, >= : 1/0, -1 with a TypeError recorded. */
-int tv_order(tpl_render *r, const tpl_node *site, int op, const vial_value *a, const vial_value *b);
+int vial_tv_order(tpl_render *r, const tpl_node *site, int op, const vial_value *a, const vial_value *b);
 /* Three-way comparison for sorting: -1/0/1, or -2 on TypeError (recorded). */
-int tv_cmp(tpl_render *r, const tpl_node *site, const vial_value *a, const vial_value *b);
+int vial_tv_cmp(tpl_render *r, const tpl_node *site, const vial_value *a, const vial_value *b);
 /* `a in b`: 1/0, -1 on error. */
-int tv_contains(tpl_render *r, const tpl_node *site, const vial_value *container, const vial_value *item);
+int vial_tv_contains(tpl_render *r, const tpl_node *site, const vial_value *container, const vial_value *item);
 /* Binary arithmetic with Python's rules. */
-vial_value *tv_binop(tpl_render *r, const tpl_node *site, int op, vial_value *a, vial_value *b);
-vial_value *tv_neg(tpl_render *r, const tpl_node *site, vial_value *a, bool positive);
+vial_value *vial_tv_binop(tpl_render *r, const tpl_node *site, int op, vial_value *a, vial_value *b);
+vial_value *vial_tv_neg(tpl_render *r, const tpl_node *site, vial_value *a, bool positive);
 /* Python type name: "int", "str", "dict", "NoneType", "Markup"... */
-const char *tv_type_name(const vial_value *v);
+const char *vial_tv_type_name(const vial_value *v);
 /* "dict object", "'None'" forms used by Undefined messages. */
-const char *tv_object_type_repr(const vial_value *v);
+const char *vial_tv_object_type_repr(const vial_value *v);
 /* len(); -1 with an error when the value has none. */
-int64_t tv_len(tpl_render *r, const tpl_node *site, const vial_value *v);
+int64_t vial_tv_len(tpl_render *r, const tpl_node *site, const vial_value *v);
 /* Materialises an iterable into an array of items (arrays are returned as is). */
-vial_value *tv_list(tpl_render *r, const tpl_node *site, vial_value *v);
+vial_value *vial_tv_list(tpl_render *r, const tpl_node *site, vial_value *v);
 /* Number of code points in a UTF-8 string. */
-size_t tv_cp_len(const char *s, size_t n);
+size_t vial_tv_cp_len(const char *s, size_t n);
 /* Byte offset of code point index i (clamped to n). */
-size_t tv_cp_offset(const char *s, size_t n, size_t i);
+size_t vial_tv_cp_offset(const char *s, size_t n, size_t i);
 /* New values */
-vial_value *tv_int(tpl_render *r, int64_t i);
-vial_value *tv_double(tpl_render *r, double d);
-vial_value *tv_strn(tpl_render *r, const char *s, size_t n, bool safe);
-vial_value *tv_buf_value(tpl_render *r, vial_buf *b, bool safe);
+vial_value *vial_tv_int(tpl_render *r, int64_t i);
+vial_value *vial_tv_double(tpl_render *r, double d);
+vial_value *vial_tv_strn(tpl_render *r, const char *s, size_t n, bool safe);
+vial_value *vial_tv_buf_value(tpl_render *r, vial_buf *b, bool safe);
 /* A string value and room for its n bytes (NUL-terminated) in one allocation. */
-vial_value *tv_new_str(tpl_render *r, size_t n, char **bytes);
-vial_value *tv_tuple(tpl_render *r, size_t n, vial_value **items);
-vial_value *tv_bool(bool b);
+vial_value *vial_tv_new_str(tpl_render *r, size_t n, char **bytes);
+vial_value *vial_tv_tuple(tpl_render *r, size_t n, vial_value **items);
+vial_value *vial_tv_bool(bool b);
 /* Numeric views */
-bool tv_is_number(const vial_value *v); /* int, float or bool */
-double tv_as_double(const vial_value *v);
+bool vial_tv_is_number(const vial_value *v); /* int, float or bool */
+double vial_tv_as_double(const vial_value *v);
 /* Unicode: Python 3.11's character classes and case mappings (unicode.c) */
-bool tv_isspace_cp(uint32_t cp);
-bool tv_isalnum_cp(uint32_t cp);     /* str.isalnum; regex \w is this or '_' */
-bool tv_isalpha_cp(uint32_t cp);
-bool tv_isdigit_cp(uint32_t cp);     /* str.isdecimal (regex \d) */
-bool tv_isdigit_py_cp(uint32_t cp);  /* str.isdigit */
-bool tv_isnumeric_cp(uint32_t cp);
-bool tv_isupper_cp(uint32_t cp);     /* one character: Lu and Other_Uppercase */
-bool tv_islower_cp(uint32_t cp);
-bool tv_istitle_cp(uint32_t cp);     /* titlecase letters (Lt) */
-bool tv_iscased_cp(uint32_t cp);
-bool tv_iscase_ignorable_cp(uint32_t cp);
-bool tv_isprintable_cp(uint32_t cp);
-bool tv_isname_cp(uint32_t cp);      /* a character of Jinja2's name token */
-bool tv_isid_start_cp(uint32_t cp);
-bool tv_isid_continue_cp(uint32_t cp);
+bool vial_tv_isspace_cp(uint32_t cp);
+bool vial_tv_isalnum_cp(uint32_t cp);     /* str.isalnum; regex \w is this or '_' */
+bool vial_tv_isalpha_cp(uint32_t cp);
+bool vial_tv_isdigit_cp(uint32_t cp);     /* str.isdecimal (regex \d) */
+bool vial_tv_isdigit_py_cp(uint32_t cp);  /* str.isdigit */
+bool vial_tv_isnumeric_cp(uint32_t cp);
+bool vial_tv_isupper_cp(uint32_t cp);     /* one character: Lu and Other_Uppercase */
+bool vial_tv_islower_cp(uint32_t cp);
+bool vial_tv_istitle_cp(uint32_t cp);     /* titlecase letters (Lt) */
+bool vial_tv_iscased_cp(uint32_t cp);
+bool vial_tv_iscase_ignorable_cp(uint32_t cp);
+bool vial_tv_isprintable_cp(uint32_t cp);
+bool vial_tv_isname_cp(uint32_t cp);      /* a character of Jinja2's name token */
+bool vial_tv_isid_start_cp(uint32_t cp);
+bool vial_tv_isid_continue_cp(uint32_t cp);
 enum { TV_UPPER, TV_LOWER, TV_TITLE, TV_FOLD, TV_SWAP, TV_CAPITALIZE, TV_TITLE_WORDS, TV_UPPER_FIRST };
 /* Full mapping of one code point (TV_UPPER/LOWER/TITLE/FOLD): 1 to 3 code points. */
-size_t tv_case_full(uint32_t cp, int which, uint32_t out[3]);
+size_t vial_tv_case_full(uint32_t cp, int which, uint32_t out[3]);
 /* Simple (one code point) mappings. */
-uint32_t tv_upper_cp(uint32_t cp);
-uint32_t tv_lower_cp(uint32_t cp);
+uint32_t vial_tv_upper_cp(uint32_t cp);
+uint32_t vial_tv_lower_cp(uint32_t cp);
 /* Appends s mapped like str.upper/lower/casefold/swapcase/capitalize/title, or
  * TV_UPPER_FIRST (first upper, rest lower: Jinja2's title filter per word). */
-int tv_case_into(vial_buf *b, const char *s, size_t n, int mode);
+int vial_tv_case_into(vial_buf *b, const char *s, size_t n, int mode);
 /* Decodes one code point (invalid bytes decode as themselves, length 1). */
-size_t tv_next_cp(const char *s, size_t n, uint32_t *cp);
-int tv_put_cp(vial_buf *b, uint32_t cp);
+size_t vial_tv_next_cp(const char *s, size_t n, uint32_t *cp);
+int vial_tv_put_cp(vial_buf *b, uint32_t cp);
 /* A fresh buffer drawing from the render arena, capped like the output. */
-void tv_buf(tpl_render *r, vial_buf *b);
+void vial_tv_buf(tpl_render *r, vial_buf *b);
 /* Parses Python int()/float() text; false when invalid. */
-bool tv_parse_int(const char *s, size_t n, int base, int64_t *out, bool *overflow);
-bool tv_parse_float(const char *s, size_t n, double *out);
+bool vial_tv_parse_int(const char *s, size_t n, int base, int64_t *out, bool *overflow);
+bool vial_tv_parse_float(const char *s, size_t n, double *out);
 
 /* methods.c helpers shared with filters */
-vial_value *tpl_str_splitlines(tpl_render *r, const tpl_node *site, vial_value *self, bool keepends);
+vial_value *vial_tpl_str_splitlines(tpl_render *r, const tpl_node *site, vial_value *self, bool keepends);
 
 /* pyformat.c */
-vial_value *tpl_percent_format(tpl_render *r, const tpl_node *site, vial_value *fmt, vial_value *args);
+vial_value *vial_tpl_percent_format(tpl_render *r, const tpl_node *site, vial_value *fmt, vial_value *args);
 /* fmt % (argv...) (tuple) or fmt % argv[0] (with mapping when it is a dict). */
-vial_value *tpl_percent_format_argv(tpl_render *r, const tpl_node *site, vial_value *fmt, vial_value **argv,
+vial_value *vial_tpl_percent_format_argv(tpl_render *r, const tpl_node *site, vial_value *fmt, vial_value **argv,
                                     size_t argc, bool tuple, const vial_value *mapping);
-vial_value *tpl_str_format(tpl_render *r, const tpl_node *site, vial_value *fmt, tpl_args *a);
-int tpl_pformat(tpl_render *r, vial_buf *b, const vial_value *v);
+vial_value *vial_tpl_str_format(tpl_render *r, const tpl_node *site, vial_value *fmt, tpl_args *a);
+int vial_tpl_pformat(tpl_render *r, vial_buf *b, const vial_value *v);
 /* Digits of printf("%.*f", prec, ax) for ax >= 0 into out (NUL-terminated); length or -1. */
-int tpl_fixed_digits(char *out, size_t cap, double ax, int prec);
+int vial_tpl_fixed_digits(char *out, size_t cap, double ax, int prec);
 /* Python's '%.*f' style formatting of a double with a format-spec type. */
-int tpl_format_double_spec(vial_buf *b, double d, char type, int precision, bool alt);
+int vial_tpl_format_double_spec(vial_buf *b, double d, char type, int precision, bool alt);
 
 /* builtins.c */
-vial_value *tpl_builtin_global(tpl_render *r, const char *name, size_t len);
-vial_value *tpl_call_builtin(tpl_render *r, const tpl_node *site, tpl_func *fn, tpl_args *a);
-vial_value *tpl_lipsum(tpl_render *r, const tpl_node *site, int64_t n, bool html, int64_t min, int64_t max);
+vial_value *vial_tpl_builtin_global(tpl_render *r, const char *name, size_t len);
+vial_value *vial_tpl_call_builtin(tpl_render *r, const tpl_node *site, tpl_func *fn, tpl_args *a);
+vial_value *vial_tpl_lipsum(tpl_render *r, const tpl_node *site, int64_t n, bool html, int64_t min, int64_t max);
 
 /* html.c */
-int tpl_html_unescape(vial_buf *b, const char *s, size_t n);
+int vial_tpl_html_unescape(vial_buf *b, const char *s, size_t n);
 
 #endif

@@ -19,20 +19,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char tpl_marker[] = "vial-template-object";
+const char vial_tpl_marker[] = "vial-template-object";
 
-void *tpl_obj_new(vial_arena *a, size_t size, int kind) {
+void *vial_tpl_obj_new(vial_arena *a, size_t size, int kind) {
     tpl_obj *o = vial_arena_calloc(a, size);
     if (!o) return NULL;
     o->base.type = VIAL_NULL;
-    o->base.as.s.ptr = tpl_marker;
+    o->base.as.s.ptr = vial_tpl_marker;
     o->base.as.s.len = (size_t)kind;
     return o;
 }
 
 /* ---- constructors ---- */
 
-vial_value *tv_bool(bool b) { return vial_new_bool(NULL, b); }
+vial_value *vial_tv_bool(bool b) { return vial_new_bool(NULL, b); }
 
 /* Integers are immutable, so small ones are shared: loop.index costs no allocation. */
 #define SMALL_INTS 1024
@@ -46,26 +46,26 @@ static void small_init(void) {
     }
 }
 
-vial_value *tv_int(tpl_render *r, int64_t i) {
+vial_value *vial_tv_int(tpl_render *r, int64_t i) {
     if (i >= 0 && i < SMALL_INTS) {
         pthread_once(&small_once, small_init);
         return &small_ints[i];
     }
     vial_value *v = vial_new_int(r->arena, i);
-    if (!v) tpl_oom(r, NULL);
+    if (!v) vial_tpl_oom(r, NULL);
     return v;
 }
 
-vial_value *tv_double(tpl_render *r, double d) {
+vial_value *vial_tv_double(tpl_render *r, double d) {
     vial_value *v = vial_new_double(r->arena, d);
-    if (!v) tpl_oom(r, NULL);
+    if (!v) vial_tpl_oom(r, NULL);
     return v;
 }
 
-vial_value *tv_strn(tpl_render *r, const char *s, size_t n, bool safe) {
+vial_value *vial_tv_strn(tpl_render *r, const char *s, size_t n, bool safe) {
     vial_value *v = vial_arena_alloc(r->arena, sizeof *v);
     char *copy = v ? vial_arena_strndup(r->arena, s, n) : NULL;
-    if (!copy) return tpl_oom(r, NULL);
+    if (!copy) return vial_tpl_oom(r, NULL);
     memset(v, 0, sizeof *v);
     v->type = VIAL_STRING;
     v->flags = safe ? VIAL_FLAG_SAFE : 0;
@@ -75,9 +75,9 @@ vial_value *tv_strn(tpl_render *r, const char *s, size_t n, bool safe) {
 }
 
 /* Wraps a buffer's bytes without copying (the buffer must not be reused). */
-vial_value *tv_buf_value(tpl_render *r, vial_buf *b, bool safe) {
+vial_value *vial_tv_buf_value(tpl_render *r, vial_buf *b, bool safe) {
     vial_value *v = vial_arena_alloc(r->arena, sizeof *v);
-    if (!v) return tpl_oom(r, NULL);
+    if (!v) return vial_tpl_oom(r, NULL);
     v->type = VIAL_STRING;
     v->flags = safe ? VIAL_FLAG_SAFE : 0;
     v->tag = 0;
@@ -87,9 +87,9 @@ vial_value *tv_buf_value(tpl_render *r, vial_buf *b, bool safe) {
 }
 
 /* A string value and room for its n bytes (plus the NUL) in one allocation. */
-vial_value *tv_new_str(tpl_render *r, size_t n, char **bytes) {
+vial_value *vial_tv_new_str(tpl_render *r, size_t n, char **bytes) {
     vial_value *v = vial_arena_alloc(r->arena, sizeof *v + n + 1);
-    if (!v) return tpl_oom(r, NULL);
+    if (!v) return vial_tpl_oom(r, NULL);
     char *d = (char *)(v + 1);
     d[n] = 0;
     v->type = VIAL_STRING;
@@ -101,24 +101,24 @@ vial_value *tv_new_str(tpl_render *r, size_t n, char **bytes) {
     return v;
 }
 
-vial_value *tv_tuple(tpl_render *r, size_t n, vial_value **items) {
+vial_value *vial_tv_tuple(tpl_render *r, size_t n, vial_value **items) {
     vial_value *t = vial_new_array(r->arena);
-    if (!t) return tpl_oom(r, NULL);
+    if (!t) return vial_tpl_oom(r, NULL);
     t->tag = VIAL_TAG_TUPLE;
     if (n) {
         t->as.arr.items = vial_arena_alloc(r->arena, n * sizeof *items);
-        if (!t->as.arr.items) return tpl_oom(r, NULL);
+        if (!t->as.arr.items) return vial_tpl_oom(r, NULL);
         memcpy(t->as.arr.items, items, n * sizeof *items);
         t->as.arr.len = t->as.arr.cap = n;
     }
     return t;
 }
 
-void tv_buf(tpl_render *r, vial_buf *b) { vial_buf_init(b, r->arena, r->max_output ? r->max_output : (64u << 20)); }
+void vial_tv_buf(tpl_render *r, vial_buf *b) { vial_buf_init(b, r->arena, r->max_output ? r->max_output : (64u << 20)); }
 
 /* ---- Unicode ---- */
 
-size_t tv_next_cp(const char *s, size_t n, uint32_t *cp) {
+size_t vial_tv_next_cp(const char *s, size_t n, uint32_t *cp) {
     unsigned char c = (unsigned char)s[0];
     if (c < 0x80) {
         *cp = c;
@@ -132,20 +132,20 @@ size_t tv_next_cp(const char *s, size_t n, uint32_t *cp) {
     return k;
 }
 
-int tv_put_cp(vial_buf *b, uint32_t cp) {
+int vial_tv_put_cp(vial_buf *b, uint32_t cp) {
     if (cp >= 0xDC80 && cp <= 0xDCFF) return tb_putc(b, (int)(cp - 0xDC00));
     char tmp[4];
     size_t k = vial_utf8_encode(cp, tmp);
     return tb_append(b, tmp, k);
 }
 
-bool tv_isspace_cp(uint32_t cp) {
+bool vial_tv_isspace_cp(uint32_t cp) {
     if (cp < 0x80) return cp == ' ' || (cp >= '\t' && cp <= '\r') || (cp >= 0x1c && cp <= 0x1f);
     return cp == 0x85 || cp == 0xa0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 ||
            cp == 0x2029 || cp == 0x202f || cp == 0x205f || cp == 0x3000;
 }
 
-size_t tv_cp_len(const char *s, size_t n) {
+size_t vial_tv_cp_len(const char *s, size_t n) {
     size_t count = 0;
     for (size_t i = 0; i < n;) {
         unsigned char c = (unsigned char)s[i];
@@ -153,25 +153,25 @@ size_t tv_cp_len(const char *s, size_t n) {
             i++;
         } else {
             uint32_t cp;
-            i += tv_next_cp(s + i, n - i, &cp);
+            i += vial_tv_next_cp(s + i, n - i, &cp);
         }
         count++;
     }
     return count;
 }
 
-size_t tv_cp_offset(const char *s, size_t n, size_t idx) {
+size_t vial_tv_cp_offset(const char *s, size_t n, size_t idx) {
     size_t i = 0;
     for (size_t k = 0; k < idx && i < n; k++) {
         uint32_t cp;
-        i += tv_next_cp(s + i, n - i, &cp);
+        i += vial_tv_next_cp(s + i, n - i, &cp);
     }
     return i;
 }
 
 /* ---- type names ---- */
 
-const char *tv_type_name(const vial_value *v) {
+const char *vial_tv_type_name(const vial_value *v) {
     switch (tv_kind(v)) {
     case TK_NULL: return "NoneType";
     case TK_BOOL: return "bool";
@@ -204,7 +204,7 @@ const char *tv_type_name(const vial_value *v) {
     return "object";
 }
 
-const char *tv_object_type_repr(const vial_value *v) {
+const char *vial_tv_object_type_repr(const vial_value *v) {
     int k = tv_kind(v);
     if (k == TK_NULL) return "None";
     switch (k) {
@@ -255,8 +255,8 @@ static int repr_string(vial_buf *b, const char *s, size_t n) {
             }
         } else {
             uint32_t cp;
-            k = tv_next_cp(s + i, n - i, &cp);
-            if (!tv_isprintable_cp(cp)) {
+            k = vial_tv_next_cp(s + i, n - i, &cp);
+            if (!vial_tv_isprintable_cp(cp)) {
                 if (cp >= 0xDC80 && cp <= 0xDCFF) cp = 0xDC00 + (cp & 0xff);
                 if (cp <= 0xff)
                     snprintf(esc, sizeof esc, "\\x%02x", cp);
@@ -346,7 +346,7 @@ static int repr_value(tpl_render *r, vial_buf *b, const vial_value *v, bool top_
     }
     case TK_UNDEF:
         if (top_str) {
-            if (r && r->strict) return tpl_undef_fail(r, NULL, v);
+            if (r && r->strict) return vial_tpl_undef_fail(r, NULL, v);
             return 0;
         }
         return tb_append(b, "Undefined", 9);
@@ -368,7 +368,7 @@ static int repr_value(tpl_render *r, vial_buf *b, const vial_value *v, bool top_
                                                                     : "Namespace");
         case FN_USER: return vial_buf_printf(b, "<function %s>", f->name);
         case FN_METHOD:
-            return vial_buf_printf(b, "<built-in method %s of %s>", f->name, tv_object_type_repr(f->self));
+            return vial_buf_printf(b, "<built-in method %s of %s>", f->name, vial_tv_object_type_repr(f->self));
         case FN_BLOCK: return vial_buf_printf(b, "<BlockReference %s>", f->name);
         default: return vial_buf_printf(b, "<bound method %s>", f->name);
         }
@@ -405,31 +405,31 @@ static int repr_value(tpl_render *r, vial_buf *b, const vial_value *v, bool top_
     return tb_puts(b, "<object>");
 }
 
-int tv_str(tpl_render *r, vial_buf *b, const vial_value *v) {
+int vial_tv_str(tpl_render *r, vial_buf *b, const vial_value *v) {
     if (v->type == VIAL_STRING) return tb_append(b, v->as.s.ptr, v->as.s.len);
     if (v->type == VIAL_INT) return vial_buf_put_i64(b, v->as.i);
     return repr_value(r, b, v, true);
 }
 
-int tv_repr(tpl_render *r, vial_buf *b, const vial_value *v) { return repr_value(r, b, v, false); }
+int vial_tv_repr(tpl_render *r, vial_buf *b, const vial_value *v) { return repr_value(r, b, v, false); }
 
-vial_value *tv_to_str(tpl_render *r, const tpl_node *site, vial_value *v) {
+vial_value *vial_tv_to_str(tpl_render *r, const tpl_node *site, vial_value *v) {
     if (v->type == VIAL_STRING) return v;
     vial_buf b;
-    tv_buf(r, &b);
-    if (tv_str(r, &b, v) != 0) {
+    vial_tv_buf(r, &b);
+    if (vial_tv_str(r, &b, v) != 0) {
         if (r->failed) return NULL;
-        return tpl_failv(r, site, "output too large");
+        return vial_tpl_failv(r, site, "output too large");
     }
-    return tv_buf_value(r, &b, false);
+    return vial_tv_buf_value(r, &b, false);
 }
 
-vial_value *tv_to_plain_str(tpl_render *r, const tpl_node *site, vial_value *v) {
+vial_value *vial_tv_to_plain_str(tpl_render *r, const tpl_node *site, vial_value *v) {
     if (v->type == VIAL_STRING) {
         if (!(v->flags & VIAL_FLAG_SAFE)) return v;
-        return tv_strn(r, v->as.s.ptr, v->as.s.len, false);
+        return vial_tv_strn(r, v->as.s.ptr, v->as.s.len, false);
     }
-    return tv_to_str(r, site, v);
+    return vial_tv_to_str(r, site, v);
 }
 
 /* ---- escaping ---- */
@@ -442,7 +442,7 @@ static const uint8_t escape_len[] = {0, 5, 4, 4, 5, 5};
 #include <emmintrin.h>
 #endif
 
-size_t tv_escape_scan(const char *s, size_t n) {
+size_t vial_tv_escape_scan(const char *s, size_t n) {
     size_t i = 0;
 #if defined(__SSE2__)
     /* 16 bytes per step: most text has nothing to escape */
@@ -463,8 +463,8 @@ size_t tv_escape_scan(const char *s, size_t n) {
 }
 
 
-int tv_escape_into(vial_buf *b, const char *s, size_t n) {
-    size_t first = tv_escape_scan(s, n);
+int vial_tv_escape_into(vial_buf *b, const char *s, size_t n) {
+    size_t first = vial_tv_escape_scan(s, n);
     if (first == n) return tb_append(b, s, n);
     if (n <= 256 && n * 5 < b->cap - b->len) {
         /* room for the worst case: copy the clean prefix, then one pass without calls */
@@ -490,14 +490,14 @@ int tv_escape_into(vial_buf *b, const char *s, size_t n) {
         unsigned char k = escape_class[(unsigned char)s[i]];
         if (tb_append(b, escape_text[k], escape_len[k]) != 0) return -1;
         i++;
-        size_t next = i + tv_escape_scan(s + i, n - i);
+        size_t next = i + vial_tv_escape_scan(s + i, n - i);
         if (next > i && tb_append(b, s + i, next - i) != 0) return -1;
         i = next;
     }
     return 0;
 }
 
-vial_value *tv_escape(tpl_render *r, const tpl_node *site, vial_value *v) {
+vial_value *vial_tv_escape(tpl_render *r, const tpl_node *site, vial_value *v) {
     if (tv_is_safe(v)) return v;
     if (v->type == VIAL_STRING) {
         const char *s = v->as.s.ptr;
@@ -505,37 +505,37 @@ vial_value *tv_escape(tpl_render *r, const tpl_node *site, vial_value *v) {
         while (i < n && !escape_class[(unsigned char)s[i]]) i++;
         if (i == n) {
             vial_value *c = vial_new_str_ref(r->arena, s, n);
-            if (!c) return tpl_oom(r, site);
+            if (!c) return vial_tpl_oom(r, site);
             c->flags = VIAL_FLAG_SAFE;
             return c;
         }
         vial_buf b;
-        tv_buf(r, &b);
-        if (tv_escape_into(&b, s, n) != 0) return tpl_failv(r, site, "output too large");
-        return tv_buf_value(r, &b, true);
+        vial_tv_buf(r, &b);
+        if (vial_tv_escape_into(&b, s, n) != 0) return vial_tpl_failv(r, site, "output too large");
+        return vial_tv_buf_value(r, &b, true);
     }
     if (tv_kind(v) == TK_UNDEF && r->strict) {
-        tpl_undef_fail(r, site, v);
+        vial_tpl_undef_fail(r, site, v);
         return NULL;
     }
     vial_buf tmp;
-    tv_buf(r, &tmp);
-    if (tv_str(r, &tmp, v) != 0) return r->failed ? NULL : tpl_failv(r, site, "output too large");
+    vial_tv_buf(r, &tmp);
+    if (vial_tv_str(r, &tmp, v) != 0) return r->failed ? NULL : vial_tpl_failv(r, site, "output too large");
     vial_buf b;
-    tv_buf(r, &b);
-    if (tv_escape_into(&b, tmp.data ? tmp.data : "", tmp.len) != 0) return tpl_failv(r, site, "output too large");
-    return tv_buf_value(r, &b, true);
+    vial_tv_buf(r, &b);
+    if (vial_tv_escape_into(&b, tmp.data ? tmp.data : "", tmp.len) != 0) return vial_tpl_failv(r, site, "output too large");
+    return vial_tv_buf_value(r, &b, true);
 }
 
 /* ---- truthiness, length, equality ---- */
 
-int64_t tpl_range_len(const tpl_range *rg) {
+int64_t vial_tpl_range_len(const tpl_range *rg) {
     if (rg->step > 0 && rg->start < rg->stop) return (rg->stop - rg->start - 1) / rg->step + 1;
     if (rg->step < 0 && rg->start > rg->stop) return (rg->start - rg->stop - 1) / (-rg->step) + 1;
     return 0;
 }
 
-int tv_truthy(tpl_render *r, const tpl_node *site, const vial_value *v) {
+int vial_tv_truthy(tpl_render *r, const tpl_node *site, const vial_value *v) {
     switch (tv_kind(v)) {
     case TK_NULL: return 0;
     case TK_BOOL: return v->as.b;
@@ -545,33 +545,33 @@ int tv_truthy(tpl_render *r, const tpl_node *site, const vial_value *v) {
     case TK_ARRAY: return v->as.arr.len != 0;
     case TK_OBJECT: return v->as.obj.len != 0;
     case TK_UNDEF:
-        if (r && r->strict) return tpl_undef_fail(r, site, v);
+        if (r && r->strict) return vial_tpl_undef_fail(r, site, v);
         return 0;
-    case TK_RANGE: return tpl_range_len((const tpl_range *)v) != 0;
+    case TK_RANGE: return vial_tpl_range_len((const tpl_range *)v) != 0;
     default: return 1;
     }
 }
 
-int64_t tv_len(tpl_render *r, const tpl_node *site, const vial_value *v) {
+int64_t vial_tv_len(tpl_render *r, const tpl_node *site, const vial_value *v) {
     switch (tv_kind(v)) {
-    case TK_STRING: return (int64_t)tv_cp_len(v->as.s.ptr, v->as.s.len);
+    case TK_STRING: return (int64_t)vial_tv_cp_len(v->as.s.ptr, v->as.s.len);
     case TK_ARRAY: return (int64_t)v->as.arr.len;
     case TK_OBJECT: return (int64_t)v->as.obj.len;
-    case TK_RANGE: return tpl_range_len((const tpl_range *)v);
+    case TK_RANGE: return vial_tpl_range_len((const tpl_range *)v);
     case TK_LOOP: return (int64_t)((const tpl_loop *)v)->len;
     case TK_NAMESPACE: break;
     case TK_UNDEF:
-        if (r->strict) return tpl_undef_fail(r, site, v);
+        if (r->strict) return vial_tpl_undef_fail(r, site, v);
         return 0;
     default: break;
     }
-    tpl_fail(r, site, "object of type '%s' has no len()", tv_type_name(v));
+    vial_tpl_raise(r, site, "object of type '%s' has no len()", vial_tv_type_name(v));
     return -1;
 }
 
-bool tv_is_number(const vial_value *v) { return v->type == VIAL_INT || v->type == VIAL_DOUBLE || v->type == VIAL_BOOL; }
+bool vial_tv_is_number(const vial_value *v) { return v->type == VIAL_INT || v->type == VIAL_DOUBLE || v->type == VIAL_BOOL; }
 
-double tv_as_double(const vial_value *v) {
+double vial_tv_as_double(const vial_value *v) {
     if (v->type == VIAL_DOUBLE) return v->as.d;
     if (v->type == VIAL_INT) return (double)v->as.i;
     if (v->type == VIAL_BOOL) return v->as.b;
@@ -620,7 +620,7 @@ static _Thread_local int cmp_depth; /* structures built at runtime can nest deep
 
 static bool tv_equal_rec(const vial_value *a, const vial_value *b);
 
-bool tv_equal(const vial_value *a, const vial_value *b) {
+bool vial_tv_equal(const vial_value *a, const vial_value *b) {
     if (++cmp_depth > 400) {
         cmp_depth--;
         return a == b;
@@ -633,7 +633,7 @@ bool tv_equal(const vial_value *a, const vial_value *b) {
 static bool tv_equal_rec(const vial_value *a, const vial_value *b) {
     if (a == b) return tv_kind(a) != TK_DOUBLE || !isnan(a->as.d);
     int ka = tv_kind(a), kb = tv_kind(b);
-    if (tv_is_number(a) && tv_is_number(b)) return num_cmp(a, b) == 0;
+    if (vial_tv_is_number(a) && vial_tv_is_number(b)) return num_cmp(a, b) == 0;
     if (ka == TK_UNDEF || kb == TK_UNDEF) return ka == kb;
     if (ka != kb) return false;
     switch (ka) {
@@ -642,19 +642,19 @@ static bool tv_equal_rec(const vial_value *a, const vial_value *b) {
     case TK_ARRAY:
         if (tv_is_tuple(a) != tv_is_tuple(b) || a->as.arr.len != b->as.arr.len) return false;
         for (size_t i = 0; i < a->as.arr.len; i++)
-            if (!tv_equal(a->as.arr.items[i], b->as.arr.items[i])) return false;
+            if (!vial_tv_equal(a->as.arr.items[i], b->as.arr.items[i])) return false;
         return true;
     case TK_OBJECT:
         if (a->as.obj.len != b->as.obj.len) return false;
         for (size_t i = 0; i < a->as.obj.len; i++) {
             const vial_member *m = &a->as.obj.items[i];
             const vial_value *o = vial_object_getn(b, m->key, m->key_len);
-            if (!o || !tv_equal(m->value, o)) return false;
+            if (!o || !vial_tv_equal(m->value, o)) return false;
         }
         return true;
     case TK_RANGE: {
         const tpl_range *x = (const tpl_range *)a, *y = (const tpl_range *)b;
-        int64_t lx = tpl_range_len(x), ly = tpl_range_len(y);
+        int64_t lx = vial_tpl_range_len(x), ly = vial_tpl_range_len(y);
         if (lx != ly) return false;
         if (lx == 0) return true;
         if (x->start != y->start) return false;
@@ -677,17 +677,17 @@ static const char *op_symbol(int op) {
 /* -1/0/1, 2 unordered, -2 TypeError recorded */
 static int order3(tpl_render *r, const tpl_node *site, int op, const vial_value *a, const vial_value *b) {
     int ka = tv_kind(a), kb = tv_kind(b);
-    if (tv_is_number(a) && tv_is_number(b)) return num_cmp(a, b);
+    if (vial_tv_is_number(a) && vial_tv_is_number(b)) return num_cmp(a, b);
     if (ka == TK_STRING && kb == TK_STRING) return str_cmp(a, b);
     if (ka == TK_ARRAY && kb == TK_ARRAY && tv_is_tuple(a) == tv_is_tuple(b)) {
         if (cmp_depth > 400) {
-            if (r) tpl_fail(r, site, "maximum recursion depth exceeded in comparison");
+            if (r) vial_tpl_raise(r, site, "maximum recursion depth exceeded in comparison");
             return -2;
         }
         size_t n = a->as.arr.len < b->as.arr.len ? a->as.arr.len : b->as.arr.len;
         for (size_t i = 0; i < n; i++) {
             const vial_value *x = a->as.arr.items[i], *y = b->as.arr.items[i];
-            if (tv_equal(x, y)) continue;
+            if (vial_tv_equal(x, y)) continue;
             cmp_depth++;
             int c = order3(r, site, op, x, y);
             cmp_depth--;
@@ -696,16 +696,16 @@ static int order3(tpl_render *r, const tpl_node *site, int op, const vial_value 
         return a->as.arr.len < b->as.arr.len ? -1 : a->as.arr.len > b->as.arr.len;
     }
     if ((ka == TK_UNDEF || kb == TK_UNDEF) && r) {
-        tpl_undef_fail(r, site, ka == TK_UNDEF ? a : b);
+        vial_tpl_undef_fail(r, site, ka == TK_UNDEF ? a : b);
         return -2;
     }
     if (r)
-        tpl_fail(r, site, "'%s' not supported between instances of '%s' and '%s'", op_symbol(op), tv_type_name(a),
-                 tv_type_name(b));
+        vial_tpl_raise(r, site, "'%s' not supported between instances of '%s' and '%s'", op_symbol(op), vial_tv_type_name(a),
+                 vial_tv_type_name(b));
     return -2;
 }
 
-int tv_order(tpl_render *r, const tpl_node *site, int op, const vial_value *a, const vial_value *b) {
+int vial_tv_order(tpl_render *r, const tpl_node *site, int op, const vial_value *a, const vial_value *b) {
     int c = order3(r, site, op, a, b);
     if (c == -2) return -1;
     if (c == 2) return 0;
@@ -718,41 +718,41 @@ int tv_order(tpl_render *r, const tpl_node *site, int op, const vial_value *a, c
     return 0;
 }
 
-int tv_cmp(tpl_render *r, const tpl_node *site, const vial_value *a, const vial_value *b) {
+int vial_tv_cmp(tpl_render *r, const tpl_node *site, const vial_value *a, const vial_value *b) {
     int c = order3(r, site, CMP_LT, a, b);
     if (c == 2) return 0;
     return c;
 }
 
-int tv_contains(tpl_render *r, const tpl_node *site, const vial_value *container, const vial_value *item) {
+int vial_tv_contains(tpl_render *r, const tpl_node *site, const vial_value *container, const vial_value *item) {
     switch (tv_kind(container)) {
     case TK_STRING:
         if (item->type != VIAL_STRING)
-            return tpl_fail(r, site, "'in <string>' requires string as left operand, not %s", tv_type_name(item));
+            return vial_tpl_raise(r, site, "'in <string>' requires string as left operand, not %s", vial_tv_type_name(item));
         if (item->as.s.len == 0) return 1;
         return memmem(container->as.s.ptr, container->as.s.len, item->as.s.ptr, item->as.s.len) != NULL;
     case TK_ARRAY:
         for (size_t i = 0; i < container->as.arr.len; i++)
-            if (tv_equal(container->as.arr.items[i], item)) return 1;
+            if (vial_tv_equal(container->as.arr.items[i], item)) return 1;
         return 0;
     case TK_OBJECT:
-        if (item->type == VIAL_ARRAY && !tv_is_tuple(item)) return tpl_fail(r, site, "unhashable type: 'list'");
-        if (item->type == VIAL_OBJECT) return tpl_fail(r, site, "unhashable type: 'dict'");
+        if (item->type == VIAL_ARRAY && !tv_is_tuple(item)) return vial_tpl_raise(r, site, "unhashable type: 'list'");
+        if (item->type == VIAL_OBJECT) return vial_tpl_raise(r, site, "unhashable type: 'dict'");
         if (item->type != VIAL_STRING) return 0;
         return vial_object_getn(container, item->as.s.ptr, item->as.s.len) != NULL;
     case TK_RANGE: {
         const tpl_range *rg = (const tpl_range *)container;
-        if (!tv_is_number(item)) return 0;
+        if (!vial_tv_is_number(item)) return 0;
         if (item->type == VIAL_DOUBLE && item->as.d != floor(item->as.d)) return 0;
         int64_t x = item->type == VIAL_DOUBLE ? (int64_t)item->as.d : as_i64(item);
         if (rg->step > 0 ? (x < rg->start || x >= rg->stop) : (x > rg->start || x <= rg->stop)) return 0;
         return (x - rg->start) % rg->step == 0;
     }
     case TK_UNDEF:
-        if (r->strict) return tpl_undef_fail(r, site, container);
+        if (r->strict) return vial_tpl_undef_fail(r, site, container);
         return 0;
     case TK_NAMESPACE: return 0;
-    default: return tpl_fail(r, site, "argument of type '%s' is not iterable", tv_type_name(container));
+    default: return vial_tpl_raise(r, site, "argument of type '%s' is not iterable", vial_tv_type_name(container));
     }
 }
 
@@ -764,41 +764,41 @@ static const char *binop_symbol(int op) {
 }
 
 static vial_value *unsupported(tpl_render *r, const tpl_node *site, int op, const vial_value *a, const vial_value *b) {
-    return tpl_failv(r, site, "unsupported operand type(s) for %s: '%s' and '%s'", binop_symbol(op), tv_type_name(a),
-                     tv_type_name(b));
+    return vial_tpl_failv(r, site, "unsupported operand type(s) for %s: '%s' and '%s'", binop_symbol(op), vial_tv_type_name(a),
+                     vial_tv_type_name(b));
 }
 
 static vial_value *overflow(tpl_render *r, const tpl_node *site) {
-    return tpl_failv(r, site, "integer overflow (vial templates use 64-bit integers)");
+    return vial_tpl_failv(r, site, "integer overflow (vial templates use 64-bit integers)");
 }
 
 static vial_value *concat_str(tpl_render *r, const tpl_node *site, vial_value *a, vial_value *b) {
     bool safe = tv_is_safe(a) || tv_is_safe(b);
     vial_buf buf;
-    tv_buf(r, &buf);
+    vial_tv_buf(r, &buf);
     int rc;
     if (safe) {
-        rc = tv_is_safe(a) ? tb_append(&buf, a->as.s.ptr, a->as.s.len) : tv_escape_into(&buf, a->as.s.ptr, a->as.s.len);
+        rc = tv_is_safe(a) ? tb_append(&buf, a->as.s.ptr, a->as.s.len) : vial_tv_escape_into(&buf, a->as.s.ptr, a->as.s.len);
         if (rc == 0)
             rc = tv_is_safe(b) ? tb_append(&buf, b->as.s.ptr, b->as.s.len)
-                               : tv_escape_into(&buf, b->as.s.ptr, b->as.s.len);
+                               : vial_tv_escape_into(&buf, b->as.s.ptr, b->as.s.len);
     } else {
         rc = vial_buf_reserve(&buf, a->as.s.len + b->as.s.len);
         if (rc == 0) rc = tb_append(&buf, a->as.s.ptr, a->as.s.len);
         if (rc == 0) rc = tb_append(&buf, b->as.s.ptr, b->as.s.len);
     }
-    if (rc != 0) return tpl_failv(r, site, "string too large");
-    return tv_buf_value(r, &buf, safe);
+    if (rc != 0) return vial_tpl_failv(r, site, "string too large");
+    return vial_tv_buf_value(r, &buf, safe);
 }
 
 static vial_value *concat_seq(tpl_render *r, const tpl_node *site, vial_value *a, vial_value *b) {
     size_t n = a->as.arr.len + b->as.arr.len;
     vial_value *out = vial_new_array(r->arena);
-    if (!out) return tpl_oom(r, site);
+    if (!out) return vial_tpl_oom(r, site);
     out->tag = a->tag;
     if (n) {
         out->as.arr.items = vial_arena_alloc(r->arena, n * sizeof(vial_value *));
-        if (!out->as.arr.items) return tpl_oom(r, site);
+        if (!out->as.arr.items) return vial_tpl_oom(r, site);
         if (a->as.arr.len) memcpy(out->as.arr.items, a->as.arr.items, a->as.arr.len * sizeof(vial_value *));
         if (b->as.arr.len)
             memcpy(out->as.arr.items + a->as.arr.len, b->as.arr.items, b->as.arr.len * sizeof(vial_value *));
@@ -811,22 +811,22 @@ static vial_value *repeat(tpl_render *r, const tpl_node *site, vial_value *seq, 
     if (times < 0) times = 0;
     if (seq->type == VIAL_STRING) {
         if (seq->as.s.len && (uint64_t)times > (r->max_output ? r->max_output : (64u << 20)) / seq->as.s.len)
-            return tpl_failv(r, site, "string too large");
+            return vial_tpl_failv(r, site, "string too large");
         vial_buf b;
-        tv_buf(r, &b);
-        if (vial_buf_reserve(&b, seq->as.s.len * (size_t)times) != 0) return tpl_failv(r, site, "string too large");
+        vial_tv_buf(r, &b);
+        if (vial_buf_reserve(&b, seq->as.s.len * (size_t)times) != 0) return vial_tpl_failv(r, site, "string too large");
         for (int64_t i = 0; i < times; i++) tb_append(&b, seq->as.s.ptr, seq->as.s.len);
-        return tv_buf_value(r, &b, tv_is_safe(seq));
+        return vial_tv_buf_value(r, &b, tv_is_safe(seq));
     }
     size_t n = seq->as.arr.len;
-    if (n && (uint64_t)times > (16u << 20) / n) return tpl_failv(r, site, "list too large");
+    if (n && (uint64_t)times > (16u << 20) / n) return vial_tpl_failv(r, site, "list too large");
     vial_value *out = vial_new_array(r->arena);
-    if (!out) return tpl_oom(r, site);
+    if (!out) return vial_tpl_oom(r, site);
     out->tag = seq->tag;
     size_t total = n * (size_t)times;
     if (total) {
         out->as.arr.items = vial_arena_alloc(r->arena, total * sizeof(vial_value *));
-        if (!out->as.arr.items) return tpl_oom(r, site);
+        if (!out->as.arr.items) return vial_tpl_oom(r, site);
         for (int64_t i = 0; i < times; i++) memcpy(out->as.arr.items + (size_t)i * n, seq->as.arr.items, n * sizeof(vial_value *));
         out->as.arr.len = out->as.arr.cap = total;
     }
@@ -855,15 +855,15 @@ static double py_floordiv(double x, double y) {
     return copysign(0.0, x / y);
 }
 
-vial_value *tv_binop(tpl_render *r, const tpl_node *site, int op, vial_value *a, vial_value *b) {
+vial_value *vial_tv_binop(tpl_render *r, const tpl_node *site, int op, vial_value *a, vial_value *b) {
     int ka = tv_kind(a), kb = tv_kind(b);
     /* str.__mod__ runs before the right operand's methods: "x" % undefined formats */
-    if (op == OP_MOD && ka == TK_STRING) return tpl_percent_format(r, site, a, b);
+    if (op == OP_MOD && ka == TK_STRING) return vial_tpl_percent_format(r, site, a, b);
     if (ka == TK_UNDEF || kb == TK_UNDEF) {
-        tpl_undef_fail(r, site, ka == TK_UNDEF ? a : b);
+        vial_tpl_undef_fail(r, site, ka == TK_UNDEF ? a : b);
         return NULL;
     }
-    bool na = tv_is_number(a), nb = tv_is_number(b);
+    bool na = vial_tv_is_number(a), nb = vial_tv_is_number(b);
     if (na && nb) {
         bool ints = a->type != VIAL_DOUBLE && b->type != VIAL_DOUBLE;
         if (ints) {
@@ -871,22 +871,22 @@ vial_value *tv_binop(tpl_render *r, const tpl_node *site, int op, vial_value *a,
             switch (op) {
             case OP_ADD:
                 if (__builtin_add_overflow(x, y, &z)) return overflow(r, site);
-                return tv_int(r, z);
+                return vial_tv_int(r, z);
             case OP_SUB:
                 if (__builtin_sub_overflow(x, y, &z)) return overflow(r, site);
-                return tv_int(r, z);
+                return vial_tv_int(r, z);
             case OP_MUL:
                 if (__builtin_mul_overflow(x, y, &z)) return overflow(r, site);
-                return tv_int(r, z);
+                return vial_tv_int(r, z);
             case OP_DIV:
-                if (y == 0) return tpl_failv(r, site, "division by zero");
-                return tv_double(r, (double)x / (double)y);
+                if (y == 0) return vial_tpl_failv(r, site, "division by zero");
+                return vial_tv_double(r, (double)x / (double)y);
             case OP_FLOORDIV:
             case OP_MOD: {
                 if (y == 0)
-                    return tpl_failv(r, site, op == OP_MOD ? "integer modulo by zero" : "integer division or modulo by zero");
+                    return vial_tpl_failv(r, site, op == OP_MOD ? "integer modulo by zero" : "integer division or modulo by zero");
                 if (x == INT64_MIN && y == -1) {
-                    if (op == OP_MOD) return tv_int(r, 0);
+                    if (op == OP_MOD) return vial_tv_int(r, 0);
                     return overflow(r, site);
                 }
                 int64_t q = x / y, m = x % y;
@@ -894,12 +894,12 @@ vial_value *tv_binop(tpl_render *r, const tpl_node *site, int op, vial_value *a,
                     q -= 1;
                     m += y;
                 }
-                return tv_int(r, op == OP_MOD ? m : q);
+                return vial_tv_int(r, op == OP_MOD ? m : q);
             }
             case OP_POW: {
                 if (y < 0) {
-                    if (x == 0) return tpl_failv(r, site, "0.0 cannot be raised to a negative power");
-                    return tv_double(r, pow((double)x, (double)y));
+                    if (x == 0) return vial_tpl_failv(r, site, "0.0 cannot be raised to a negative power");
+                    return vial_tv_double(r, pow((double)x, (double)y));
                 }
                 int64_t result = 1, base = x;
                 int64_t e = y;
@@ -909,32 +909,32 @@ vial_value *tv_binop(tpl_render *r, const tpl_node *site, int op, vial_value *a,
                     e >>= 1;
                     if (e && __builtin_mul_overflow(base, base, &base)) return overflow(r, site);
                 }
-                return tv_int(r, result);
+                return vial_tv_int(r, result);
             }
             }
         }
-        double x = tv_as_double(a), y = tv_as_double(b);
+        double x = vial_tv_as_double(a), y = vial_tv_as_double(b);
         switch (op) {
-        case OP_ADD: return tv_double(r, x + y);
-        case OP_SUB: return tv_double(r, x - y);
-        case OP_MUL: return tv_double(r, x * y);
+        case OP_ADD: return vial_tv_double(r, x + y);
+        case OP_SUB: return vial_tv_double(r, x - y);
+        case OP_MUL: return vial_tv_double(r, x * y);
         case OP_DIV:
-            if (y == 0) return tpl_failv(r, site, "float division by zero");
-            return tv_double(r, x / y);
+            if (y == 0) return vial_tpl_failv(r, site, "float division by zero");
+            return vial_tv_double(r, x / y);
         case OP_FLOORDIV:
-            if (y == 0) return tpl_failv(r, site, "float floor division by zero");
-            return tv_double(r, py_floordiv(x, y));
+            if (y == 0) return vial_tpl_failv(r, site, "float floor division by zero");
+            return vial_tv_double(r, py_floordiv(x, y));
         case OP_MOD:
-            if (y == 0) return tpl_failv(r, site, "float modulo");
-            return tv_double(r, py_fmod(x, y));
+            if (y == 0) return vial_tpl_failv(r, site, "float modulo");
+            return vial_tv_double(r, py_fmod(x, y));
         case OP_POW:
-            if (x == 0 && y < 0) return tpl_failv(r, site, "0.0 cannot be raised to a negative power");
+            if (x == 0 && y < 0) return vial_tpl_failv(r, site, "0.0 cannot be raised to a negative power");
             if (x < 0 && y != floor(y))
-                return tpl_failv(r, site, "negative number raised to a fractional power (complex result)");
+                return vial_tpl_failv(r, site, "negative number raised to a fractional power (complex result)");
             {
                 double z = pow(x, y);
-                if (isinf(z) && !isinf(x) && !isinf(y)) return tpl_failv(r, site, "(34, 'Numerical result out of range')");
-                return tv_double(r, z);
+                if (isinf(z) && !isinf(x) && !isinf(y)) return vial_tpl_failv(r, site, "(34, 'Numerical result out of range')");
+                return vial_tv_double(r, z);
             }
         }
     }
@@ -944,11 +944,11 @@ vial_value *tv_binop(tpl_render *r, const tpl_node *site, int op, vial_value *a,
         if (ka == TK_ARRAY && kb == TK_ARRAY && tv_is_tuple(a) == tv_is_tuple(b)) return concat_seq(r, site, a, b);
         if (ka == TK_STRING) {
             if (tv_is_safe(a)) return unsupported(r, site, op, a, b);
-            return tpl_failv(r, site, "can only concatenate str (not \"%s\") to str", tv_type_name(b));
+            return vial_tpl_failv(r, site, "can only concatenate str (not \"%s\") to str", vial_tv_type_name(b));
         }
         if (ka == TK_ARRAY)
-            return tpl_failv(r, site, "can only concatenate %s (not \"%s\") to %s", tv_type_name(a), tv_type_name(b),
-                             tv_type_name(a));
+            return vial_tpl_failv(r, site, "can only concatenate %s (not \"%s\") to %s", vial_tv_type_name(a), vial_tv_type_name(b),
+                             vial_tv_type_name(a));
         break;
     case OP_MUL:
         if ((ka == TK_STRING || ka == TK_ARRAY) && (b->type == VIAL_INT || b->type == VIAL_BOOL))
@@ -956,45 +956,45 @@ vial_value *tv_binop(tpl_render *r, const tpl_node *site, int op, vial_value *a,
         if ((kb == TK_STRING || kb == TK_ARRAY) && (a->type == VIAL_INT || a->type == VIAL_BOOL))
             return repeat(r, site, b, as_i64(a));
         if (ka == TK_STRING || kb == TK_STRING || ka == TK_ARRAY || kb == TK_ARRAY)
-            return tpl_failv(r, site, "can't multiply sequence by non-int of type '%s'",
-                             tv_type_name(ka == TK_STRING || ka == TK_ARRAY ? b : a));
+            return vial_tpl_failv(r, site, "can't multiply sequence by non-int of type '%s'",
+                             vial_tv_type_name(ka == TK_STRING || ka == TK_ARRAY ? b : a));
         break;
     case OP_MOD:
-        if (ka == TK_STRING) return tpl_percent_format(r, site, a, b);
+        if (ka == TK_STRING) return vial_tpl_percent_format(r, site, a, b);
         break;
     default: break;
     }
     return unsupported(r, site, op, a, b);
 }
 
-vial_value *tv_neg(tpl_render *r, const tpl_node *site, vial_value *a, bool positive) {
+vial_value *vial_tv_neg(tpl_render *r, const tpl_node *site, vial_value *a, bool positive) {
     switch (tv_kind(a)) {
     case TK_BOOL:
     case TK_INT: {
         int64_t x = as_i64(a);
-        if (positive) return a->type == VIAL_INT ? a : tv_int(r, x);
+        if (positive) return a->type == VIAL_INT ? a : vial_tv_int(r, x);
         if (x == INT64_MIN) return overflow(r, site);
-        return tv_int(r, -x);
+        return vial_tv_int(r, -x);
     }
-    case TK_DOUBLE: return positive ? a : tv_double(r, -a->as.d);
-    case TK_UNDEF: tpl_undef_fail(r, site, a); return NULL;
-    default: return tpl_failv(r, site, "bad operand type for unary %c: '%s'", positive ? '+' : '-', tv_type_name(a));
+    case TK_DOUBLE: return positive ? a : vial_tv_double(r, -a->as.d);
+    case TK_UNDEF: vial_tpl_undef_fail(r, site, a); return NULL;
+    default: return vial_tpl_failv(r, site, "bad operand type for unary %c: '%s'", positive ? '+' : '-', vial_tv_type_name(a));
     }
 }
 
 /* ---- iteration ---- */
 
-vial_value *tv_list(tpl_render *r, const tpl_node *site, vial_value *v) {
+vial_value *vial_tv_list(tpl_render *r, const tpl_node *site, vial_value *v) {
     switch (tv_kind(v)) {
     case TK_ARRAY: return v;
     case TK_OBJECT: {
         vial_value *out = vial_new_array(r->arena);
-        if (!out) return tpl_oom(r, site);
+        if (!out) return vial_tpl_oom(r, site);
         size_t n = v->as.obj.len;
         if (n) {
             out->as.arr.items = vial_arena_alloc(r->arena, n * sizeof(vial_value *));
             vial_value *keys = vial_arena_calloc(r->arena, n * sizeof(vial_value));
-            if (!out->as.arr.items || !keys) return tpl_oom(r, site);
+            if (!out->as.arr.items || !keys) return vial_tpl_oom(r, site);
             for (size_t i = 0; i < n; i++) {
                 keys[i].type = VIAL_STRING;
                 keys[i].as.s.ptr = v->as.obj.items[i].key;
@@ -1007,16 +1007,16 @@ vial_value *tv_list(tpl_render *r, const tpl_node *site, vial_value *v) {
     }
     case TK_STRING: {
         vial_value *out = vial_new_array(r->arena);
-        if (!out) return tpl_oom(r, site);
-        size_t n = tv_cp_len(v->as.s.ptr, v->as.s.len);
+        if (!out) return vial_tpl_oom(r, site);
+        size_t n = vial_tv_cp_len(v->as.s.ptr, v->as.s.len);
         if (n) {
             out->as.arr.items = vial_arena_alloc(r->arena, n * sizeof(vial_value *));
             vial_value *chars = vial_arena_calloc(r->arena, n * sizeof(vial_value));
-            if (!out->as.arr.items || !chars) return tpl_oom(r, site);
+            if (!out->as.arr.items || !chars) return vial_tpl_oom(r, site);
             size_t off = 0;
             for (size_t i = 0; i < n; i++) {
                 uint32_t cp;
-                size_t k = tv_next_cp(v->as.s.ptr + off, v->as.s.len - off, &cp);
+                size_t k = vial_tv_next_cp(v->as.s.ptr + off, v->as.s.len - off, &cp);
                 chars[i].type = VIAL_STRING;
                 chars[i].flags = v->flags & VIAL_FLAG_SAFE;
                 chars[i].as.s.ptr = v->as.s.ptr + off;
@@ -1030,14 +1030,14 @@ vial_value *tv_list(tpl_render *r, const tpl_node *site, vial_value *v) {
     }
     case TK_RANGE: {
         const tpl_range *rg = (const tpl_range *)v;
-        int64_t n = tpl_range_len(rg);
-        if (n > (16 << 20)) return tpl_failv(r, site, "range too large to iterate (%lld items)", (long long)n);
+        int64_t n = vial_tpl_range_len(rg);
+        if (n > (16 << 20)) return vial_tpl_failv(r, site, "range too large to iterate (%lld items)", (long long)n);
         vial_value *out = vial_new_array(r->arena);
-        if (!out) return tpl_oom(r, site);
+        if (!out) return vial_tpl_oom(r, site);
         if (n) {
             out->as.arr.items = vial_arena_alloc(r->arena, (size_t)n * sizeof(vial_value *));
             vial_value *ints = vial_arena_calloc(r->arena, (size_t)n * sizeof(vial_value));
-            if (!out->as.arr.items || !ints) return tpl_oom(r, site);
+            if (!out->as.arr.items || !ints) return vial_tpl_oom(r, site);
             for (int64_t i = 0; i < n; i++) {
                 ints[i].type = VIAL_INT;
                 ints[i].as.i = rg->start + i * rg->step;
@@ -1049,22 +1049,22 @@ vial_value *tv_list(tpl_render *r, const tpl_node *site, vial_value *v) {
     }
     case TK_UNDEF: {
         if (r->strict) {
-            tpl_undef_fail(r, site, v);
+            vial_tpl_undef_fail(r, site, v);
             return NULL;
         }
         vial_value *out = vial_new_array(r->arena);
-        return out ? out : tpl_oom(r, site);
+        return out ? out : vial_tpl_oom(r, site);
     }
     case TK_LOOP: {
         /* iterating a loop object yields what is left of it */
         const tpl_loop *l = (const tpl_loop *)v;
         vial_value *out = vial_new_array(r->arena);
-        if (!out) return tpl_oom(r, site);
+        if (!out) return vial_tpl_oom(r, site);
         for (size_t i = l->index0 + 1; i < l->len; i++)
-            if (vial_array_push(out, l->items[i]) != 0) return tpl_oom(r, site);
+            if (vial_array_push(out, l->items[i]) != 0) return vial_tpl_oom(r, site);
         return out;
     }
-    default: return tpl_failv(r, site, "'%s' object is not iterable", tv_type_name(v));
+    default: return vial_tpl_failv(r, site, "'%s' object is not iterable", vial_tv_type_name(v));
     }
 }
 
@@ -1074,23 +1074,23 @@ static size_t strip_py(const char *s, size_t n, size_t *start) {
     size_t a = 0, b = n;
     while (a < b) {
         uint32_t cp;
-        size_t k = tv_next_cp(s + a, b - a, &cp);
-        if (!tv_isspace_cp(cp)) break;
+        size_t k = vial_tv_next_cp(s + a, b - a, &cp);
+        if (!vial_tv_isspace_cp(cp)) break;
         a += k;
     }
     while (b > a) {
         size_t k = 1;
         while (k < b - a && ((unsigned char)s[b - k] & 0xC0) == 0x80) k++;
         uint32_t cp;
-        tv_next_cp(s + b - k, k, &cp);
-        if (!tv_isspace_cp(cp)) break;
+        vial_tv_next_cp(s + b - k, k, &cp);
+        if (!vial_tv_isspace_cp(cp)) break;
         b -= k;
     }
     *start = a;
     return b - a;
 }
 
-bool tv_parse_int(const char *s, size_t n, int base, int64_t *out, bool *overflow_out) {
+bool vial_tv_parse_int(const char *s, size_t n, int base, int64_t *out, bool *overflow_out) {
     size_t a;
     n = strip_py(s, n, &a);
     s += a;
@@ -1145,7 +1145,7 @@ bool tv_parse_int(const char *s, size_t n, int base, int64_t *out, bool *overflo
     return true;
 }
 
-bool tv_parse_float(const char *s, size_t n, double *out) {
+bool vial_tv_parse_float(const char *s, size_t n, double *out) {
     size_t a;
     n = strip_py(s, n, &a);
     s += a;

@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     tpl_err lex_err;
     size_t ntoks;
     tpl_lex_opts lo = {opt.trim_blocks, opt.lstrip_blocks, opt.keep_trailing_newline};
-    tpl_token *toks = tpl_lex(a, (const char *)data + 1, size - 1, &lo, &ntoks, &lex_err);
+    tpl_token *toks = vial_tpl_lex(a, (const char *)data + 1, size - 1, &lo, &ntoks, &lex_err);
     if (toks && (ntoks == 0 || (toks[ntoks - 1].type != T_EOF && toks[ntoks - 1].type != T_ERROR))) __builtin_trap();
 
     vial_buf out;

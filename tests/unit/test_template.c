@@ -66,8 +66,8 @@ static rendered render(const char *src, const char *ctx_json) { return render_op
 
 static tpl_token *lex(vial_arena *a, const char *src, tpl_lex_opts opts, size_t *n, tpl_err *err) {
     size_t len;
-    char *norm = tpl_normalize_source(a, src, strlen(src), opts.keep_trailing_newline, &len);
-    return tpl_lex(a, norm, len, &opts, n, err);
+    char *norm = vial_tpl_normalize_source(a, src, strlen(src), opts.keep_trailing_newline, &len);
+    return vial_tpl_lex(a, norm, len, &opts, n, err);
 }
 
 Test(template_lexer, token_types_lines_and_columns) {
@@ -142,12 +142,12 @@ Test(template_lexer, errors_end_the_stream) {
 Test(template_lexer, newline_normalisation) {
     vial_arena *a = vial_arena_new(4096);
     size_t len;
-    char *s = tpl_normalize_source(a, "a\r\nb\rc\n", 7, false, &len);
+    char *s = vial_tpl_normalize_source(a, "a\r\nb\rc\n", 7, false, &len);
     cr_expect_eq(len, 5);
     cr_expect_str_eq(s, "a\nb\nc");
-    s = tpl_normalize_source(a, "x\n\n", 3, false, &len);
+    s = vial_tpl_normalize_source(a, "x\n\n", 3, false, &len);
     cr_expect_str_eq(s, "x\n", "only one trailing newline goes");
-    s = tpl_normalize_source(a, "x\n", 2, true, &len);
+    s = vial_tpl_normalize_source(a, "x\n", 2, true, &len);
     cr_expect_str_eq(s, "x\n");
     vial_arena_free(a);
 }
@@ -161,7 +161,7 @@ static tpl_template *parse(vial_tpl_env *env, const char *src, tpl_err *err) {
     t->env = env;
     t->name = "t";
     t->filename = "t";
-    if (tpl_parse(t, src, strlen(src), err) != 0) {
+    if (vial_tpl_parse(t, src, strlen(src), err) != 0) {
         vial_arena_free(a);
         return NULL;
     }
@@ -249,7 +249,7 @@ Test(template_eval, basics) {
 Test(template_eval, undefined_is_null_to_core_code) {
     vial_arena *a = vial_arena_new(4096);
     tpl_render r = {.arena = a};
-    vial_value *u = tpl_undefined(&r, NULL, NULL, "x", 1);
+    vial_value *u = vial_tpl_undefined(&r, NULL, NULL, "x", 1);
     cr_assert_not_null(u);
     cr_expect(vial_tpl_is_undefined(u));
     cr_expect_eq(u->type, VIAL_NULL, "core code must see a null");
@@ -642,7 +642,7 @@ Test(template_numbers, fixed_digits_match_printf) {
         }
         int prec = (int)((s >> 59) % 16);
         char ours[700], want[700];
-        if (tpl_fixed_digits(ours, sizeof ours, x, prec) < 0) continue;
+        if (vial_tpl_fixed_digits(ours, sizeof ours, x, prec) < 0) continue;
         snprintf(want, sizeof want, "%.*f", prec, x);
         cr_assert_str_eq(ours, want, "x=%.17g prec=%d", x, prec);
         checked++;
