@@ -413,6 +413,9 @@ unsigned vial_methods(const char *names);
 struct vial_converter; /* routing section below */
 /* Registers a URL converter for the app's rules (app.url_map.converters["re"] = RegexConverter). */
 int vial_add_converter(vial_app *app, const char *name, const struct vial_converter *conv);
+struct vial_router; /* routing section below */
+/* app.url_map: the app's rules (list them with vial_router_count / vial_router_rule). */
+const struct vial_router *vial_app_url_map(vial_app *app);
 /* url_for(endpoint, key=value, ...): pairs of C strings ending with NULL; "_external", "_scheme",
  * "_anchor", "_method" as in Flask; unused keys become the query string. Aborts 500 when it cannot build. */
 char *vial_url_for(vial_req *rq, const char *endpoint, ...);
@@ -568,8 +571,13 @@ void *vial_g_get_ptr(vial_req *rq, const char *key);
 
 /* Ends the request with an HTTP error (Flask's abort(404)); the error handler answers. Does not return. */
 VIAL_NORETURN void vial_abort(vial_req *rq, int code);
+#define vial_abort(rq, code) vial_abort_at((rq), (code), __FILE__, __LINE__, __func__, NULL)
 /* abort with a description shown on the error page (abort(400, description=...)). */
 VIAL_NORETURN void vial_abort_msg(vial_req *rq, int code, const char *fmt, ...) VIAL_PRINTF(3, 4);
+#define vial_abort_msg(rq, code, ...) vial_abort_at((rq), (code), __FILE__, __LINE__, __func__, __VA_ARGS__)
+/* What vial_abort / vial_abort_msg expand to: records where the abort came from (the debug page shows it). */
+VIAL_NORETURN void vial_abort_at(vial_req *rq, int code, const char *file, int line, const char *func, const char *fmt, ...)
+    VIAL_PRINTF(6, 7);
 /* The description given to vial_abort_msg (for error handlers), or the default one. */
 const char *vial_error_description(vial_req *rq);
 
@@ -727,8 +735,7 @@ typedef struct vial_router vial_router;
 /* methods value meaning "every method", like a bare Werkzeug rule without methods. */
 #define VIAL_ANY_METHOD (1u << 31)
 
-/* A user converter (Flask's app.url_map.converters["name"] = Class). Every
- * field may be left 0/NULL. */
+/* What a converter's setup sees for one placeholder, <name(args):var>. */
 typedef struct vial_converter_setup {
     const vial_value *args;   /* positional arguments of <name(...):var>, an array (maybe empty) */
     const vial_value *kwargs; /* keyword arguments, an object (maybe empty) */
@@ -738,6 +745,8 @@ typedef struct vial_converter_setup {
     char error[160];          /* out: why setup failed */
 } vial_converter_setup;
 
+/* A user converter (Flask's app.url_map.converters["name"] = Class). Every
+ * field may be left 0/NULL; the router keeps a copy. */
 typedef struct vial_converter {
     /* What the placeholder matches (PCRE2, written as for Python's re); NULL: "[^/]+". */
     const char *regex;
@@ -787,14 +796,14 @@ typedef struct vial_rule_info {
 /* Why a rule or converter was refused. */
 typedef struct vial_route_error {
     size_t position;     /* byte offset in the rule text where the problem is */
-    char message[320];   /* "rule '/a/<int(min=x):n>' at offset 3: ..." */
+    char message[512];   /* "rule '/a/<int(min=x):n>' at offset 3: ..." */
 } vial_route_error;
 
 /* A new router with the built-in converters (string, int, float, path, uuid, any, re). */
 vial_router *vial_router_new(void);
 /* Releases the router, its rules and compiled tree. */
 void vial_router_free(vial_router *r);
-/* Werkzeug's Map options (defaults: all true); set them before adding rules. */
+/* Werkzeug's Map options (defaults: all true); set them before adding rules (strict and merged slashes apply to rules added after). */
 void vial_router_set_options(vial_router *r, bool strict_slashes, bool merge_slashes, bool redirect_defaults);
 /* Registers (or replaces) a converter by name, for rules added after; -1 with err on a bad name or regex. */
 int vial_router_converter(vial_router *r, const char *name, const vial_converter *conv, vial_route_error *err);
@@ -818,12 +827,12 @@ typedef enum vial_route_status {
 /* A request as the router sees it (what Werkzeug's MapAdapter is bound to). */
 typedef struct vial_route_request {
     unsigned method;       /* one VIAL_* bit; 0 for a method no rule can name (405/404) */
-    vial_str path;         /* PATH_INFO as sent: percent-encoded, no query */
+    vial_str path;         /* PATH_INFO as sent (after script_root): percent-encoded, no query */
     bool path_decoded;     /* path is already percent-decoded UTF-8 */
     vial_str query;        /* raw query string without '?', kept on redirects */
     vial_str scheme;       /* for absolute redirect Locations: "http"/"https" (empty: "http") */
     vial_str host;         /* Host; empty: Locations are paths ("/foo/?x=1") */
-    vial_str script_root;  /* SCRIPT_NAME / APPLICATION_ROOT ("" or "/app") */
+    vial_str script_root;  /* SCRIPT_NAME ("" or "/app"): put in front of redirect Locations */
 } vial_route_request;
 
 typedef struct vial_route_match {
@@ -878,7 +887,7 @@ int vial_url_encode_query(vial_buf *out, const vial_value *values);
 unsigned vial_method_from_name(const char *name, size_t len);
 /* The name of one method bit ("GET"), or NULL. */
 const char *vial_method_name(unsigned bit);
-/* Writes the method names of bits sorted and joined by ", " ("GET, HEAD, OPTIONS"); returns the length. */
+/* Writes the method names of bits sorted and joined by ", " ("GET, HEAD, OPTIONS"); returns the length needed, as snprintf. */
 size_t vial_methods_format(char *out, size_t size, unsigned bits);
 
 /* ==== end section: routing ==== */
@@ -1422,6 +1431,410 @@ int vial_tpl_error_excerpt(vial_tpl_env *env, const vial_tpl_error *err, int con
 /* ==== end section: templates ==== */
 
 /* ==== section: database (src/db) ==== */
+
+#include <stdio.h>
+
+/* One API over SQLite (the embedded default) and PostgreSQL: a vial_db is a
+ * URL plus a pool of connections for one worker process; a vial_db_conn is
+ * one connection checked out of it. SQL takes ? placeholders and bound values
+ * only. Rows come back as arrays of objects (column -> typed value) in the
+ * caller's arena, ready for vial_jsonify and vial_render. Every call records a
+ * result code on the connection (vial_db_errcode): a failed call returns NULL
+ * or -1 and says why there. See docs/database.md. */
+
+/* String flag: the bytes are binary data (a BLOB / bytea column), not text. */
+#define VIAL_FLAG_BLOB 0x02
+
+typedef struct vial_db vial_db;
+typedef struct vial_db_conn vial_db_conn;
+
+/* Result codes (vial_db_errcode). NOT_FOUND is an outcome, not a failure. */
+enum {
+    VIAL_DB_OK = 0,
+    VIAL_DB_NOT_FOUND = 1,    /* a single-row lookup found no row (get, first, one, scalar) */
+    VIAL_DB_ERROR = -1,       /* the database rejected the statement (syntax, types, ...) */
+    VIAL_DB_UNAVAILABLE = -2, /* cannot connect, connection lost, or pool exhausted: answer 503 */
+    VIAL_DB_INVALID = -3,     /* bad arguments or values, caught before any SQL ran */
+    VIAL_DB_CONSTRAINT = -4,  /* unique / foreign key / not-null / check violation */
+    VIAL_DB_BUSY = -5,        /* SQLite: still locked when the busy timeout ran out: answer 503 */
+    VIAL_DB_TIMEOUT = -6,     /* PostgreSQL: no answer within query_timeout_ms */
+    VIAL_DB_NOMEM = -7,       /* out of memory, or past the arena's cap */
+};
+
+/* Backends (vial_db_backend). */
+enum { VIAL_DB_SQLITE = 1, VIAL_DB_POSTGRES = 2 };
+
+/* Knobs for vial_db_open; zero fields take the default shown. */
+typedef struct vial_db_options {
+    int pool_size;          /* connections per worker, 10 (SQLite :memory: is always 1) */
+    int pool_timeout_ms;    /* wait for a free connection inside a request, 30000 */
+    int busy_timeout_ms;    /* SQLite: wait for another writer's lock, 5000 */
+    int connect_timeout_ms; /* PostgreSQL: give up connecting, 5000 (URL connect_timeout=S wins) */
+    int query_timeout_ms;   /* PostgreSQL: give up on an answer, 0 = wait as long as it takes */
+    int statement_cache;    /* prepared statements kept per connection, 64 (-1: none) */
+} vial_db_options;
+
+/* Pool counters of one vial_db (this process). */
+typedef struct vial_db_stats {
+    int open;          /* connections open (idle + checked out) */
+    int idle;          /* connections waiting in the pool */
+    uint64_t connects; /* connections ever opened */
+    uint64_t reuses;   /* checkouts served by an idle connection */
+    uint64_t replaced; /* connections found broken and replaced */
+} vial_db_stats;
+
+/* Opens a database from a URL without connecting yet: sqlite:///relative.db,
+ * sqlite:////absolute.db, sqlite://:memory:, postgresql://user:pass@host:port/db?k=v
+ * (NULL → sqlite:///instance/app.db). NULL with a reason in err on a bad URL. */
+vial_db *vial_db_open(const char *url, const vial_db_options *opts, char *err, size_t errlen);
+/* Closes every pooled connection and frees db (checked-out connections must be released first). */
+void vial_db_close(vial_db *db);
+/* VIAL_DB_SQLITE or VIAL_DB_POSTGRES. */
+int vial_db_backend(const vial_db *db);
+/* The URL with any password masked, for logs and messages. */
+const char *vial_db_display_url(const vial_db *db);
+/* Fills st with the pool's counters. */
+void vial_db_get_stats(const vial_db *db, vial_db_stats *st);
+
+/* Checks a connection out of the pool, connecting when none is idle. Never NULL
+ * except out of memory: when no connection can be had, the handle returned is
+ * dead and reports VIAL_DB_UNAVAILABLE (or BUSY) from vial_db_errcode and every call. */
+vial_db_conn *vial_db_acquire(vial_db *db);
+/* Rolls back whatever c left open and returns it to the pool (a broken one is closed). */
+void vial_db_release(vial_db_conn *c);
+/* The code of c's last call: VIAL_DB_OK, VIAL_DB_NOT_FOUND or an error code. */
+int vial_db_errcode(const vial_db_conn *c);
+/* A message for c's last error ("" after success), naming the problem. */
+const char *vial_db_errmsg(const vial_db_conn *c);
+/* PostgreSQL's SQLSTATE of the last error ("" when none or SQLite). */
+const char *vial_db_sqlstate(const vial_db_conn *c);
+/* A short name for a code: "ok", "not found", "unavailable", ... */
+const char *vial_db_code_name(int code);
+/* The database c belongs to. */
+vial_db *vial_db_of(const vial_db_conn *c);
+
+/* ---- bound values ---- */
+
+/* A list of values bound, in order, to a statement's ? placeholders. */
+typedef struct vial_db_args {
+    const vial_value *items;
+    size_t len;
+} vial_db_args;
+
+#define VIAL_BIND_BAD_POINTER 0xdb01 /* tag of a value bound from a non-NULL void pointer (rejected) */
+
+#ifndef __cplusplus
+static inline vial_value vial_bind_int_(long long i) {
+    vial_value v = {.type = VIAL_INT};
+    v.as.i = (int64_t)i;
+    return v;
+}
+static inline vial_value vial_bind_uint_(unsigned long long u) {
+    vial_value v = {.type = VIAL_INT};
+    if (u > (unsigned long long)INT64_MAX) {
+        v.type = VIAL_DOUBLE; /* past int64: the nearest double rather than a wrapped negative */
+        v.as.d = (double)u;
+    } else
+        v.as.i = (int64_t)u;
+    return v;
+}
+static inline vial_value vial_bind_bool_(bool b) {
+    vial_value v = {.type = VIAL_BOOL};
+    v.as.b = b;
+    return v;
+}
+static inline vial_value vial_bind_double_(double d) {
+    vial_value v = {.type = VIAL_DOUBLE};
+    v.as.d = d;
+    return v;
+}
+static inline vial_value vial_bind_str_(const char *s) {
+    vial_value v = {.type = VIAL_NULL};
+    if (s) {
+        size_t n = 0;
+        while (s[n]) n++;
+        v.type = VIAL_STRING;
+        v.as.s.ptr = s;
+        v.as.s.len = n;
+    }
+    return v;
+}
+static inline vial_value vial_bind_value_(const vial_value *p) {
+    vial_value v = {.type = VIAL_NULL};
+    return p ? *p : v;
+}
+static inline vial_value vial_bind_self_(vial_value v) { return v; }
+static inline vial_value vial_bind_pointer_(const void *p) {
+    vial_value v = {.type = VIAL_NULL};
+    if (p) v.tag = VIAL_BIND_BAD_POINTER;
+    return v;
+}
+
+/* A BLOB value of n bytes at ptr, for binding (not copied). */
+#define VIAL_BLOB(ptr, n) ((vial_value){.type = VIAL_STRING, .flags = VIAL_FLAG_BLOB, .as.s = {(const char *)(ptr), (n)}})
+/* SQL NULL, for binding. */
+#define VIAL_SQL_NULL ((vial_value){.type = VIAL_NULL})
+
+/* One C value as a vial_value by its type: integers, bool, float/double, C strings
+ * (NULL → SQL NULL), vial_value pointers (NULL → SQL NULL), vial_value (VIAL_BLOB). */
+#define VIAL_BIND(x)                                                                                   \
+    _Generic((x), _Bool: vial_bind_bool_, char: vial_bind_int_, signed char: vial_bind_int_,         \
+             unsigned char: vial_bind_int_, short: vial_bind_int_, unsigned short: vial_bind_int_,  \
+             int: vial_bind_int_, unsigned int: vial_bind_int_, long: vial_bind_int_,              \
+             unsigned long: vial_bind_uint_, long long: vial_bind_int_,                             \
+             unsigned long long: vial_bind_uint_, float: vial_bind_double_,                         \
+             double: vial_bind_double_, char *: vial_bind_str_, const char *: vial_bind_str_,       \
+             vial_value *: vial_bind_value_, const vial_value *: vial_bind_value_,                  \
+             vial_value: vial_bind_self_, void *: vial_bind_pointer_,                               \
+             const void *: vial_bind_pointer_)(x)
+
+/* VIAL_ARGS(a, b, ...): up to 32 C values bound by type (VIAL_BIND), as a vial_db_args.
+ * (Counting uses __VA_OPT__: GCC >= 8 and Clang >= 12 in every C mode.) */
+#define VIAL_ARGS(...) VIAL_ARGS_CAT(VIAL_ARGS_MAKE_, VIAL_ARGS_COUNT(__VA_ARGS__))(__VA_ARGS__)
+#define VIAL_ARGS_CAT_(a, b) a##b
+#define VIAL_ARGS_CAT(a, b) VIAL_ARGS_CAT_(a, b)
+#define VIAL_ARGS_COUNT(...) VIAL_ARGS_COUNT_(_0 __VA_OPT__(,) __VA_ARGS__, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
+#define VIAL_ARGS_COUNT_(_0, _1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, _16, _17, _18, _19, _20, _21, _22, _23, _24, _25, _26, _27, _28, _29, _30, _31, _32, n, ...) n
+#define VIAL_ARGS_MAP_0()
+#define VIAL_ARGS_MAP_1(x) VIAL_BIND(x)
+#define VIAL_ARGS_MAP_2(x, ...) VIAL_BIND(x), VIAL_ARGS_MAP_1(__VA_ARGS__)
+#define VIAL_ARGS_MAP_3(x, ...) VIAL_BIND(x), VIAL_ARGS_MAP_2(__VA_ARGS__)
+#define VIAL_ARGS_MAP_4(x, ...) VIAL_BIND(x), VIAL_ARGS_MAP_3(__VA_ARGS__)
+#define VIAL_ARGS_MAP_5(x, ...) VIAL_BIND(x), VIAL_ARGS_MAP_4(__VA_ARGS__)
+#define VIAL_ARGS_MAP_6(x, ...) VIAL_BIND(x), VIAL_ARGS_MAP_5(__VA_ARGS__)
+#define VIAL_ARGS_MAP_7(x, ...) VIAL_BIND(x), VIAL_ARGS_MAP_6(__VA_ARGS__)
+#define VIAL_ARGS_MAP_8(x, ...) VIAL_BIND(x), VIAL_ARGS_MAP_7(__VA_ARGS__)
+#define VIAL_ARGS_MAP_9(x, ...) VIAL_BIND(x), VIAL_ARGS_MAP_8(__VA_ARGS__)
+#define VIAL_ARGS_MAP_10(x, ...) VIAL_BIND(x), VIAL_ARGS_MAP_9(__VA_ARGS__)
+#define VIAL_ARGS_MAP_11(x, ...) VIAL_BIND(x), VIAL_ARGS_MAP_10(__VA_ARGS__)
+#define VIAL_ARGS_MAP_12(x, ...) VIAL_BIND(x), VIAL_ARGS_MAP_11(__VA_ARGS__)
+#define VIAL_ARGS_MAP_13(x, ...) VIAL_BIND(x), VIAL_ARGS_MAP_12(__VA_ARGS__)
+#define VIAL_ARGS_MAP_14(x, ...) VIAL_BIND(x), VIAL_ARGS_MAP_13(__VA_ARGS__)
+#define VIAL_ARGS_MAP_15(x, ...) VIAL_BIND(x), VIAL_ARGS_MAP_14(__VA_ARGS__)
+#define VIAL_ARGS_MAP_16(x, ...) VIAL_BIND(x), VIAL_ARGS_MAP_15(__VA_ARGS__)
+#define VIAL_ARGS_MAP_17(x, ...) VIAL_BIND(x), VIAL_ARGS_MAP_16(__VA_ARGS__)
+#define VIAL_ARGS_MAP_18(x, ...) VIAL_BIND(x), VIAL_ARGS_MAP_17(__VA_ARGS__)
+#define VIAL_ARGS_MAP_19(x, ...) VIAL_BIND(x), VIAL_ARGS_MAP_18(__VA_ARGS__)
+#define VIAL_ARGS_MAP_20(x, ...) VIAL_BIND(x), VIAL_ARGS_MAP_19(__VA_ARGS__)
+#define VIAL_ARGS_MAP_21(x, ...) VIAL_BIND(x), VIAL_ARGS_MAP_20(__VA_ARGS__)
+#define VIAL_ARGS_MAP_22(x, ...) VIAL_BIND(x), VIAL_ARGS_MAP_21(__VA_ARGS__)
+#define VIAL_ARGS_MAP_23(x, ...) VIAL_BIND(x), VIAL_ARGS_MAP_22(__VA_ARGS__)
+#define VIAL_ARGS_MAP_24(x, ...) VIAL_BIND(x), VIAL_ARGS_MAP_23(__VA_ARGS__)
+#define VIAL_ARGS_MAP_25(x, ...) VIAL_BIND(x), VIAL_ARGS_MAP_24(__VA_ARGS__)
+#define VIAL_ARGS_MAP_26(x, ...) VIAL_BIND(x), VIAL_ARGS_MAP_25(__VA_ARGS__)
+#define VIAL_ARGS_MAP_27(x, ...) VIAL_BIND(x), VIAL_ARGS_MAP_26(__VA_ARGS__)
+#define VIAL_ARGS_MAP_28(x, ...) VIAL_BIND(x), VIAL_ARGS_MAP_27(__VA_ARGS__)
+#define VIAL_ARGS_MAP_29(x, ...) VIAL_BIND(x), VIAL_ARGS_MAP_28(__VA_ARGS__)
+#define VIAL_ARGS_MAP_30(x, ...) VIAL_BIND(x), VIAL_ARGS_MAP_29(__VA_ARGS__)
+#define VIAL_ARGS_MAP_31(x, ...) VIAL_BIND(x), VIAL_ARGS_MAP_30(__VA_ARGS__)
+#define VIAL_ARGS_MAP_32(x, ...) VIAL_BIND(x), VIAL_ARGS_MAP_31(__VA_ARGS__)
+#define VIAL_ARGS_MAKE_0() ((vial_db_args){NULL, 0})
+#define VIAL_ARGS_MAKE_1(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_1(__VA_ARGS__)}, 1})
+#define VIAL_ARGS_MAKE_2(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_2(__VA_ARGS__)}, 2})
+#define VIAL_ARGS_MAKE_3(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_3(__VA_ARGS__)}, 3})
+#define VIAL_ARGS_MAKE_4(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_4(__VA_ARGS__)}, 4})
+#define VIAL_ARGS_MAKE_5(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_5(__VA_ARGS__)}, 5})
+#define VIAL_ARGS_MAKE_6(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_6(__VA_ARGS__)}, 6})
+#define VIAL_ARGS_MAKE_7(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_7(__VA_ARGS__)}, 7})
+#define VIAL_ARGS_MAKE_8(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_8(__VA_ARGS__)}, 8})
+#define VIAL_ARGS_MAKE_9(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_9(__VA_ARGS__)}, 9})
+#define VIAL_ARGS_MAKE_10(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_10(__VA_ARGS__)}, 10})
+#define VIAL_ARGS_MAKE_11(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_11(__VA_ARGS__)}, 11})
+#define VIAL_ARGS_MAKE_12(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_12(__VA_ARGS__)}, 12})
+#define VIAL_ARGS_MAKE_13(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_13(__VA_ARGS__)}, 13})
+#define VIAL_ARGS_MAKE_14(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_14(__VA_ARGS__)}, 14})
+#define VIAL_ARGS_MAKE_15(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_15(__VA_ARGS__)}, 15})
+#define VIAL_ARGS_MAKE_16(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_16(__VA_ARGS__)}, 16})
+#define VIAL_ARGS_MAKE_17(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_17(__VA_ARGS__)}, 17})
+#define VIAL_ARGS_MAKE_18(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_18(__VA_ARGS__)}, 18})
+#define VIAL_ARGS_MAKE_19(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_19(__VA_ARGS__)}, 19})
+#define VIAL_ARGS_MAKE_20(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_20(__VA_ARGS__)}, 20})
+#define VIAL_ARGS_MAKE_21(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_21(__VA_ARGS__)}, 21})
+#define VIAL_ARGS_MAKE_22(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_22(__VA_ARGS__)}, 22})
+#define VIAL_ARGS_MAKE_23(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_23(__VA_ARGS__)}, 23})
+#define VIAL_ARGS_MAKE_24(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_24(__VA_ARGS__)}, 24})
+#define VIAL_ARGS_MAKE_25(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_25(__VA_ARGS__)}, 25})
+#define VIAL_ARGS_MAKE_26(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_26(__VA_ARGS__)}, 26})
+#define VIAL_ARGS_MAKE_27(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_27(__VA_ARGS__)}, 27})
+#define VIAL_ARGS_MAKE_28(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_28(__VA_ARGS__)}, 28})
+#define VIAL_ARGS_MAKE_29(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_29(__VA_ARGS__)}, 29})
+#define VIAL_ARGS_MAKE_30(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_30(__VA_ARGS__)}, 30})
+#define VIAL_ARGS_MAKE_31(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_31(__VA_ARGS__)}, 31})
+#define VIAL_ARGS_MAKE_32(...) ((vial_db_args){(const vial_value[]){VIAL_ARGS_MAP_32(__VA_ARGS__)}, 32})
+#endif /* !__cplusplus */
+
+/* A BLOB value in the arena: a copy of n bytes flagged VIAL_FLAG_BLOB. */
+vial_value *vial_db_blob(vial_arena *a, const void *bytes, size_t n);
+
+/* ---- statements ----
+ * One statement per call, ? placeholders only (translated to $1.. for
+ * PostgreSQL), values bound never pasted. Result values: INTEGER → int,
+ * REAL/DOUBLE → double, TEXT → string, BLOB/bytea → string flagged
+ * VIAL_FLAG_BLOB (raw bytes), NULL → null, BOOLEAN columns → bool, TIMESTAMP →
+ * "YYYY-MM-DD HH:MM:SS" string. Column names are the object keys. */
+
+/* Runs sql; all rows as an array of objects (an empty array for statements without rows). */
+vial_value *vial_db_query_args(vial_db_conn *c, vial_arena *a, const char *sql, vial_db_args args);
+/* The first row, or NULL: VIAL_DB_NOT_FOUND when there is none, an error code otherwise. */
+vial_value *vial_db_one_args(vial_db_conn *c, vial_arena *a, const char *sql, vial_db_args args);
+/* The first column of the first row (null for SQL NULL), or NULL as vial_db_one_args. */
+vial_value *vial_db_scalar_args(vial_db_conn *c, vial_arena *a, const char *sql, vial_db_args args);
+/* Runs a statement; the number of rows it changed, or -1. */
+int64_t vial_db_exec_args(vial_db_conn *c, const char *sql, vial_db_args args);
+/* Runs several ;-separated statements without parameters (schema files); 0 or -1. */
+int vial_db_script(vial_db_conn *c, const char *sql);
+/* Rows changed by the last statement. */
+int64_t vial_db_changes(const vial_db_conn *c);
+/* Id of the last inserted row (SQLite: last_insert_rowid; PostgreSQL: lastval()), or -1. */
+int64_t vial_db_last_insert_id(vial_db_conn *c);
+
+#define vial_db_query(c, a, sql, ...) vial_db_query_args((c), (a), (sql), VIAL_ARGS(__VA_ARGS__))
+#define vial_db_one(c, a, sql, ...) vial_db_one_args((c), (a), (sql), VIAL_ARGS(__VA_ARGS__))
+#define vial_db_scalar(c, a, sql, ...) vial_db_scalar_args((c), (a), (sql), VIAL_ARGS(__VA_ARGS__))
+#define vial_db_exec(c, sql, ...) vial_db_exec_args((c), (sql), VIAL_ARGS(__VA_ARGS__))
+
+/* ---- transactions: nested calls become savepoints ---- */
+
+/* Starts a transaction (SQLite: BEGIN IMMEDIATE), or a savepoint inside one. */
+int vial_db_begin(vial_db_conn *c);
+/* Commits the innermost level (RELEASE for a savepoint); fails, rolling back, when it had aborted. */
+int vial_db_commit(vial_db_conn *c);
+/* Rolls back the innermost level. */
+int vial_db_rollback(vial_db_conn *c);
+/* Nesting depth: 0 outside a transaction. */
+int vial_db_depth(const vial_db_conn *c);
+/* Rolls back everything left open (call at request end); levels undone, or -1. */
+int vial_db_rollback_all(vial_db_conn *c);
+
+/* ---- models ---- */
+
+/* Column types of a model. */
+typedef enum vial_coltype {
+    VIAL_INTEGER = 1, /* int64; with .primary_key an auto-numbered id */
+    VIAL_TEXT,        /* UTF-8 text */
+    VIAL_REAL,        /* double */
+    VIAL_BOOLEAN,     /* true/false (SQLite stores 1/0) */
+    VIAL_TIMESTAMP,   /* "YYYY-MM-DD HH:MM:SS", UTC, whole seconds */
+    VIAL_BLOB,        /* bytes */
+} vial_coltype;
+
+/* One column: {"title", VIAL_TEXT, .not_null = true}. */
+typedef struct vial_column {
+    const char *name;
+    vial_coltype type;
+    bool primary_key;        /* one INTEGER column: the row id */
+    bool not_null;
+    bool unique;
+    bool index;              /* CREATE INDEX ix_<table>_<column> */
+    const char *default_sql; /* trusted SQL expression: "CURRENT_TIMESTAMP", "0", "'draft'" */
+    const char *references;  /* foreign key "table.column" */
+    const char *on_delete;   /* with references: "CASCADE", "SET NULL", "RESTRICT" */
+} vial_column;
+
+/* A column with designated fields only, so -Wextra's missing-field-initializers stays quiet:
+ * VIAL_COLUMN("title", VIAL_TEXT, .not_null = true). Plain braces work too when at least one
+ * field is designated: {"title", VIAL_TEXT, .not_null = true}. */
+#define VIAL_COLUMN(column_name, column_type, ...) {.name = (column_name), .type = (column_type), __VA_ARGS__}
+
+/* An index over one or more columns: {"ix_post_author_created", "author_id, created"}. */
+typedef struct vial_index {
+    const char *name;
+    const char *columns; /* comma-separated model columns */
+    bool unique;
+} vial_index;
+
+typedef struct vial_model vial_model;
+
+/* A relationship loaded into rows under .name. */
+typedef struct vial_relation {
+    const char *name;         /* key set on each row: "posts", "author" */
+    const vial_model *target; /* the other model */
+    const char *foreign_key;  /* one-to-many: target's column holding our key; many-to-one: our column */
+    bool many_to_one;         /* true: one object (or null) instead of a list */
+    const char *order_by;     /* one-to-many: order of the list, as vial_query.order_by */
+} vial_relation;
+
+/* A table declared once in C; arrays end with a zeroed entry. */
+struct vial_model {
+    const char *table;
+    const vial_column *columns;
+    const vial_index *indexes;     /* optional */
+    const vial_relation *relations; /* optional */
+};
+
+/* What to select: every field optional. */
+typedef struct vial_query {
+    const char *where;           /* trusted SQL condition with ? placeholders: "author_id = ?" */
+    vial_db_args args;              /* values for where's placeholders: VIAL_ARGS(uid) */
+    const vial_value *filter_by; /* object column → value, ANDed as "col = ?" (null: IS NULL), checked */
+    const char *order_by;        /* "created DESC, id": model columns + ASC/DESC only, checked */
+    int64_t limit;               /* 0: no limit */
+    int64_t offset;
+    int64_t page;         /* paginate: 1-based page, 0 → 1 */
+    int64_t per_page;     /* paginate: 0 → 20 */
+    int64_t max_per_page; /* paginate: cap on per_page, 0 → 100, -1 none */
+    bool no_error_out;    /* paginate: clamp bad page/per_page instead of VIAL_DB_NOT_FOUND */
+    const char *load;     /* relations to load into each row: "posts" or "author, comments" */
+    bool load_join;       /* load them with a LEFT JOIN instead of a second query */
+} vial_query;
+
+/* Checks row against m before any SQL: unknown column, wrong type, NULL in a NOT NULL column,
+ * missing required column (for_insert). 0, or -1 with a message naming the column in msg. */
+int vial_db_check(const vial_model *m, const vial_value *row, bool for_insert, char *msg, size_t msglen);
+/* CREATE TABLE (and indexes) for each model not yet present, dependency order; models ends with NULL. */
+int vial_db_create_all(vial_db_conn *c, const vial_model *const *models);
+/* DROP TABLE for each model present, reverse dependency order. */
+int vial_db_drop_all(vial_db_conn *c, const vial_model *const *models);
+/* The DDL create_all would run for this backend, as text in a. */
+char *vial_db_schema_sql(vial_arena *a, int backend, const vial_model *const *models);
+/* Inserts row (checked against m); the new id (the primary key), or -1. */
+int64_t vial_db_insert(vial_db_conn *c, const vial_model *m, const vial_value *row);
+/* The row with primary key key, or NULL (VIAL_DB_NOT_FOUND when absent). */
+vial_value *vial_db_get_v(vial_db_conn *c, vial_arena *a, const vial_model *m, vial_value key);
+/* Updates the row with primary key key; rows changed (0 with VIAL_DB_NOT_FOUND), or -1. */
+int64_t vial_db_update_v(vial_db_conn *c, const vial_model *m, vial_value key, const vial_value *changes);
+/* Deletes the row with primary key key; rows deleted (0 with VIAL_DB_NOT_FOUND), or -1. */
+int64_t vial_db_delete_v(vial_db_conn *c, const vial_model *m, vial_value key);
+/* Matching rows as an array (with q->load relations), or NULL. */
+vial_value *vial_db_select_q(vial_db_conn *c, vial_arena *a, const vial_model *m, const vial_query *q);
+/* The first matching row, or NULL (VIAL_DB_NOT_FOUND when none). */
+vial_value *vial_db_first_q(vial_db_conn *c, vial_arena *a, const vial_model *m, const vial_query *q);
+/* Number of matching rows, or -1. */
+int64_t vial_db_count_q(vial_db_conn *c, const vial_model *m, const vial_query *q);
+/* A page as Flask-SQLAlchemy's Pagination: {items, page, per_page, total, pages, has_prev,
+ * has_next, prev_num, next_num, first, last}; NULL with VIAL_DB_NOT_FOUND where it would 404. */
+vial_value *vial_db_paginate_q(vial_db_conn *c, vial_arena *a, const vial_model *m, const vial_query *q);
+/* Page numbers for a pager (Pagination.iter_pages): ints, null for a gap. */
+vial_value *vial_db_iter_pages(vial_arena *a, const vial_value *pagination, int left_edge, int left_current,
+                               int right_current, int right_edge);
+/* Updates every matching row with changes (checked); rows changed, or -1. */
+int64_t vial_db_update_where_q(vial_db_conn *c, const vial_model *m, const vial_value *changes, const vial_query *q);
+/* Deletes every matching row (all rows when q has no filter); rows deleted, or -1. */
+int64_t vial_db_delete_where_q(vial_db_conn *c, const vial_model *m, const vial_query *q);
+/* Loads relations ("posts, author") into row (an object) or each row of an array; 0 or -1. */
+int vial_db_load(vial_db_conn *c, vial_arena *a, const vial_model *m, vial_value *rows, const char *relations,
+                 bool join);
+
+#define vial_db_get(c, a, m, key) vial_db_get_v((c), (a), (m), VIAL_BIND(key))
+#define vial_db_update(c, m, key, changes) vial_db_update_v((c), (m), VIAL_BIND(key), (changes))
+#define vial_db_delete(c, m, key) vial_db_delete_v((c), (m), VIAL_BIND(key))
+#define vial_db_select(c, a, m, ...) vial_db_select_q((c), (a), (m), &(const vial_query){__VA_ARGS__})
+#define vial_db_first(c, a, m, ...) vial_db_first_q((c), (a), (m), &(const vial_query){__VA_ARGS__})
+#define vial_db_count(c, m, ...) vial_db_count_q((c), (m), &(const vial_query){__VA_ARGS__})
+#define vial_db_paginate(c, a, m, ...) vial_db_paginate_q((c), (a), (m), &(const vial_query){__VA_ARGS__})
+#define vial_db_update_where(c, m, changes, ...) \
+    vial_db_update_where_q((c), (m), (changes), &(const vial_query){__VA_ARGS__})
+#define vial_db_delete_where(c, m, ...) vial_db_delete_where_q((c), (m), &(const vial_query){__VA_ARGS__})
+
+/* ---- migrations ---- */
+
+/* The app's `db` command: init, revision -m MSG, upgrade [target], downgrade [target],
+ * current, history, migrate [-m MSG] (autogenerate from models). argv[0] is the
+ * subcommand. Writes to out/err; returns the exit status. */
+int vial_db_command(vial_db *db, const vial_model *const *models, const char *migrations_dir, int argc,
+                    char **argv, FILE *out, FILE *err);
+/* Applies pending migrations up to target ("head" or NULL, a version, "+N"); 0 or -1 (reason on err). */
+int vial_db_upgrade(vial_db *db, const char *migrations_dir, const char *target, FILE *out, FILE *err);
 
 /* ==== end section: database ==== */
 

@@ -72,6 +72,7 @@ int vial_app_static(vial_app *app, const char *folder, const char *url_path) {
 }
 
 static int registration_error(vial_app *app, const char *fmt, const char *a, const char *b) {
+    app->setup_failed = true;
     app->last_error = vial_arena_sprintf(app->arena, fmt, a, b);
     vial_log(VIAL_LOG_ERROR, "%s", app->last_error);
     return -1;

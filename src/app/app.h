@@ -91,6 +91,21 @@ typedef struct app_worker_hook {
     void *data;
 } app_worker_hook;
 
+/* Config values read on every request, converted once per config change
+ * (a hash lookup and a type check per read would cost more than routing). */
+typedef struct app_settings {
+    uint64_t version; /* the config_version these were computed from */
+    bool debug;
+    int proxy_x_for, proxy_x_proto, proxy_x_host;
+    bool json_sort_keys, json_as_ascii, json_pretty;
+    const char *json_mimetype;
+    int json_max_depth;
+    bool gzip_enabled;
+    int64_t gzip_min_size;
+    int gzip_level;
+    int64_t max_content_length; /* -1: none */
+} app_settings;
+
 struct vial_app {
     char *name;
     vial_arena *arena; /* app lifetime */
@@ -123,6 +138,10 @@ struct vial_app {
     app_worker_hook worker_hooks[8];
     size_t worker_hook_count;
     const char *last_error;
+    bool run_single_process;
+    bool setup_failed; /* a route, hook or blueprint could not be registered */
+    uint64_t config_version;
+    app_settings settings;
 };
 
 typedef struct g_entry {
@@ -139,7 +158,9 @@ struct vial_req {
     vial_value *view_args; /* object: converted URL parameters */
     jmp_buf *abort_jmp;
     int abort_code;
-    const char *allow_header; /* for 405 and OPTIONS */
+    const char *abort_file, *abort_func; /* where vial_abort was called (debug page) */
+    int abort_line;
+    unsigned allow_bits; /* the rule's methods, for 405 and OPTIONS' Allow */
     const char *abort_description;
     vial_value *g;
     g_entry g_ptrs[16];
@@ -175,12 +196,14 @@ void app_compile_routes(vial_app *app);
 
 /* errors.c */
 void app_default_error_page(vial_res *rs, int code, const char *description);
+void app_debug_error_page(vial_req *rq, vial_res *rs, int code);
 const char *app_error_description(int code);
 
 /* response.c */
 void res_init(vial_res *rs, vial_req *rq, vial_http_response *http);
 void res_finalize(vial_res *rs);
 void res_clear(vial_res *rs);
+void res_set_content_type_static(vial_res *rs, const char *mimetype);
 
 /* request.c */
 char *app_url_unquote(vial_arena *a, const char *src, size_t n);
@@ -188,8 +211,13 @@ char *app_url_unquote(vial_arena *a, const char *src, size_t n);
 /* gzip.c */
 void app_maybe_gzip(vial_req *rq, vial_res *rs);
 
+/* The Allow header value for the request's matched methods. */
+const char *app_allow_header(vial_req *rq);
+
 /* config.c */
 void app_config_defaults(vial_app *app);
+/* The hot config values, recomputed when the config changed. */
+const app_settings *app_settings_get(vial_app *app);
 
 /* run.c */
 int app_add_worker_hook(vial_app *app, const app_worker_hook *hook);

@@ -148,6 +148,7 @@ int vial_config_set_value(vial_app *app, const char *key, const vial_value *valu
     if (!copy) return -1;
     copy = coerce(app, find_key(key), key, copy);
     if (!copy) return -1;
+    app->config_version++;
     return vial_object_set(app->config, key, copy);
 }
 
@@ -253,6 +254,7 @@ int vial_config_from_env(vial_app *app, const char *prefix) {
             part = next + 2;
         }
         vial_object_set(node, part, vial_value_copy(app->arena, v));
+        app->config_version++;
     }
     vial_arena_free(tmp);
     return rc;
@@ -275,3 +277,25 @@ bool vial_config_bool(const vial_app *app, const char *key, bool fallback) {
 }
 
 const vial_value *vial_config(const vial_app *app) { return app->config; }
+
+const app_settings *app_settings_get(vial_app *app) {
+    app_settings *s = &app->settings;
+    if (s->version == app->config_version + 1) return s;
+    s->debug = vial_config_bool(app, "DEBUG", false);
+    s->proxy_x_for = (int)vial_config_int(app, "PROXY_FIX_X_FOR", 0);
+    s->proxy_x_proto = (int)vial_config_int(app, "PROXY_FIX_X_PROTO", 0);
+    s->proxy_x_host = (int)vial_config_int(app, "PROXY_FIX_X_HOST", 0);
+    s->json_sort_keys = vial_config_bool(app, "JSON_SORT_KEYS", true);
+    s->json_as_ascii = vial_config_bool(app, "JSON_AS_ASCII", true);
+    /* Flask pretty-prints jsonify output in debug mode (or with JSONIFY_PRETTYPRINT_REGULAR). */
+    s->json_pretty = vial_config_bool(app, "JSONIFY_PRETTYPRINT_REGULAR", false) || s->debug;
+    s->json_mimetype = vial_config_str(app, "JSONIFY_MIMETYPE");
+    if (!s->json_mimetype) s->json_mimetype = "application/json";
+    s->json_max_depth = (int)vial_config_int(app, "JSON_MAX_DEPTH", 512);
+    s->gzip_enabled = vial_config_bool(app, "GZIP_ENABLED", true);
+    s->gzip_min_size = vial_config_int(app, "GZIP_MIN_SIZE", 1024);
+    s->gzip_level = (int)vial_config_int(app, "GZIP_LEVEL", 6);
+    s->max_content_length = vial_config_int(app, "MAX_CONTENT_LENGTH", -1);
+    s->version = app->config_version + 1;
+    return s;
+}

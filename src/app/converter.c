@@ -268,7 +268,7 @@ int router_conv_setup(vial_arena *a, conv_inst *in, const conv_entry *entry, con
         }
         return 0;
     case CONV_USER: {
-        const vial_converter *c = &entry->user;
+        const vial_converter *c = entry->user;
         in->conv = c;
         in->weight = c->weight ? c->weight : 100;
         in->part_isolating = !c->spans_slashes;
@@ -313,6 +313,45 @@ static bool num_above(double d, int64_t i, bool is_int, const route_num *bound) 
     return (is_int ? (double)i : d) > bound->d;
 }
 
+/* Fast paths for the usual ASCII text (the general parsers handle Unicode
+ * digits, huge numbers and long fractions). */
+static bool ascii_int(const char *t, size_t n, int64_t *out) {
+    size_t i = n && t[0] == '-';
+    if (n - i == 0 || n - i > 18) return false;
+    int64_t v = 0;
+    for (size_t k = i; k < n; k++) {
+        if (t[k] < '0' || t[k] > '9') return false;
+        v = v * 10 + (t[k] - '0');
+    }
+    *out = i ? -v : v;
+    return true;
+}
+
+static bool ascii_float(const char *t, size_t n, double *out) {
+    /* digits '.' digits: exact when the digits fit 2^53 and the scale is at
+     * most 10^22, since one correctly rounded division of exact values is
+     * the correctly rounded result (what Python's float() gives). */
+    static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                   1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    size_t i = n && t[0] == '-';
+    uint64_t m = 0;
+    size_t digits = 0, frac = 0;
+    bool dot = false;
+    for (size_t k = i; k < n; k++) {
+        if (t[k] == '.' && !dot) {
+            dot = true;
+            continue;
+        }
+        if (t[k] < '0' || t[k] > '9' || ++digits > 15) return false;
+        m = m * 10 + (uint64_t)(t[k] - '0');
+        frac += dot;
+    }
+    if (!dot || !digits || frac > 22) return false;
+    double d = (double)m / pow10[frac];
+    *out = i ? -d : d;
+    return true;
+}
+
 vial_value *router_conv_to_value(vial_arena *a, const conv_inst *in, const char *text, size_t len, bool *oom) {
     vial_value *v = NULL;
     *oom = false;
@@ -334,8 +373,8 @@ vial_value *router_conv_to_value(vial_arena *a, const conv_inst *in, const char 
             bool overflow;
             /* Python's int is unbounded; ours is int64: a larger number cannot
              * reach the handler as an integer, so it does not match. */
-            if (router_py_int(text, len, &i, &overflow) != 0) return NULL;
-        } else if (router_py_float(text, len, &d) != 0) {
+            if (!ascii_int(text, len, &i) && router_py_int(text, len, &i, &overflow) != 0) return NULL;
+        } else if (!ascii_float(text, len, &d) && router_py_float(text, len, &d) != 0) {
             return NULL;
         }
         bool is_int = in->kind == CONV_INT;
@@ -387,12 +426,12 @@ static void value_error_repr(char *msg, size_t msglen, const char *prefix, const
     vial_buf_free(&b);
 }
 
-/* Python's int(v) for building. */
-static int py_int_of(const vial_value *v, int64_t *out, char *msg, size_t msglen) {
+/* Appends the decimal text of Python's int(v) (unbounded, as Python's). 0, -1 error, -2 memory. */
+static int py_int_text_of(vial_buf *out, const vial_value *v, char *msg, size_t msglen) {
     switch (v->type) {
-    case VIAL_INT: *out = v->as.i; return 0;
-    case VIAL_BOOL: *out = v->as.b; return 0;
-    case VIAL_DOUBLE:
+    case VIAL_INT: return vial_buf_put_i64(out, v->as.i) ? -2 : 0;
+    case VIAL_BOOL: return vial_buf_putc(out, v->as.b ? '1' : '0') ? -2 : 0;
+    case VIAL_DOUBLE: {
         if (isnan(v->as.d)) {
             snprintf(msg, msglen, "cannot convert float NaN to integer");
             return -1;
@@ -401,20 +440,15 @@ static int py_int_of(const vial_value *v, int64_t *out, char *msg, size_t msglen
             snprintf(msg, msglen, "cannot convert float infinity to integer");
             return -1;
         }
-        if (!(v->as.d > -9223372036854775808.0 - 1 && v->as.d < 9223372036854775808.0)) {
-            snprintf(msg, msglen, "integer %.17g does not fit in 64 bits", v->as.d);
-            return -1;
-        }
-        *out = (int64_t)v->as.d;
-        return 0;
+        double t = trunc(v->as.d);
+        if (t == 0) return vial_buf_putc(out, '0') ? -2 : 0; /* not "-0" */
+        /* every double this large is an integer; %.0f prints it exactly */
+        return vial_buf_printf(out, "%.0f", t) ? -2 : 0;
+    }
     case VIAL_STRING: {
-        bool overflow;
-        if (router_py_int(v->as.s.ptr, v->as.s.len, out, &overflow) == 0) return 0;
-        if (overflow)
-            value_error_repr(msg, msglen, "integer does not fit in 64 bits: ", v);
-        else
-            value_error_repr(msg, msglen, "invalid literal for int() with base 10: ", v);
-        return -1;
+        int rc = router_py_int_text(v->as.s.ptr, v->as.s.len, out);
+        if (rc == -1) value_error_repr(msg, msglen, "invalid literal for int() with base 10: ", v);
+        return rc;
     }
     default:
         snprintf(msg, msglen, "int() argument must be a string, a bytes-like object or a real number, not '%s'",
@@ -463,11 +497,12 @@ static int cmp_cstr(const void *x, const void *y) { return strcmp(*(const char *
 int router_conv_to_url(vial_buf *out, const conv_inst *in, const vial_value *v, char *msg, size_t msglen) {
     switch (in->kind) {
     case CONV_INT: {
-        int64_t i;
-        if (py_int_of(v, &i, msg, msglen) != 0) return -1;
-        char num[VIAL_INT_BUFSIZE];
-        size_t n = vial_format_i64(num, i);
-        return zfill(out, num, n, in->fixed_digits) == 0 ? 0 : -2;
+        vial_buf num;
+        vial_buf_init(&num, NULL, 0);
+        int rc = py_int_text_of(&num, v, msg, msglen);
+        if (rc == 0 && zfill(out, num.data, num.len, in->fixed_digits) != 0) rc = -2;
+        vial_buf_free(&num);
+        return rc;
     }
     case CONV_FLOAT: {
         double d;
@@ -481,6 +516,10 @@ int router_conv_to_url(vial_buf *out, const conv_inst *in, const vial_value *v, 
                    ? 0
                    : -2;
     case CONV_ANY: {
+        if (v->type == VIAL_ARRAY || v->type == VIAL_OBJECT) { /* `value in self.items` hashes it */
+            snprintf(msg, msglen, "unhashable type: '%s'", py_type_name(v));
+            return -1;
+        }
         if (v->type == VIAL_STRING)
             for (size_t k = 0; k < in->nitems; k++)
                 if (strlen(in->items[k]) == v->as.s.len && memcmp(in->items[k], v->as.s.ptr, v->as.s.len) == 0)

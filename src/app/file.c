@@ -49,8 +49,9 @@ static int copy_fd(int src, int dst, size_t size) {
         if (n > 0) continue;
         if (n < 0 && errno == EINTR) continue;
         if (n == 0) break; /* source shorter than expected */
-        /* EXDEV, ENOSYS, EINVAL...: copy through a buffer */
-        char chunk[65536];
+        /* EXDEV, ENOSYS, EINVAL...: copy through a buffer. A small one: views run on
+         * 64 KiB coroutine stacks, and the frame is reserved even when this path is not taken. */
+        char chunk[8192];
         while ((size_t)off < size) {
             size_t want = size - (size_t)off < sizeof chunk ? size - (size_t)off : sizeof chunk;
             ssize_t r = pread(src, chunk, want, off);

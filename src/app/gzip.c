@@ -45,8 +45,9 @@ static bool compressible(const char *ct) {
 void app_maybe_gzip(vial_req *rq, vial_res *rs) {
     vial_http_response *h = rs->http;
     if (h->body_kind != VIAL_BODY_BYTES || !vial_http_status_has_body(h->status) || h->status == 206) return;
-    if (!vial_config_bool(rq->app, "GZIP_ENABLED", true)) return;
-    int64_t min = vial_config_int(rq->app, "GZIP_MIN_SIZE", 1024);
+    const app_settings *st = app_settings_get(rq->app);
+    if (!st->gzip_enabled) return;
+    int64_t min = st->gzip_min_size;
     if ((int64_t)rs->body.len < min || rs->body.len == 0) return;
     if (vial_get_header(rs, "Content-Encoding") || !compressible(vial_get_header(rs, "Content-Type"))) return;
     const char *ae = vial_header(rq, "Accept-Encoding");
@@ -54,7 +55,7 @@ void app_maybe_gzip(vial_req *rq, vial_res *rs) {
 
     z_stream zs;
     memset(&zs, 0, sizeof zs);
-    int level = (int)vial_config_int(rq->app, "GZIP_LEVEL", 6);
+    int level = st->gzip_level;
     if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return;
     uLong bound = deflateBound(&zs, (uLong)rs->body.len);
     unsigned char *out = vial_arena_alloc(rq->arena, bound);

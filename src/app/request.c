@@ -83,7 +83,7 @@ const char *vial_full_path(vial_req *rq) {
 }
 
 const char *vial_scheme(vial_req *rq) {
-    if (vial_config_int(rq->app, "PROXY_FIX_X_PROTO", 0) > 0) {
+    if (app_settings_get(rq->app)->proxy_x_proto > 0) {
         const char *proto = vial_header(rq, "X-Forwarded-Proto");
         if (proto && (strcasecmp(proto, "https") == 0 || strcasecmp(proto, "http") == 0))
             return strcasecmp(proto, "https") == 0 ? "https" : "http";
@@ -92,7 +92,7 @@ const char *vial_scheme(vial_req *rq) {
 }
 
 const char *vial_host(vial_req *rq) {
-    if (vial_config_int(rq->app, "PROXY_FIX_X_HOST", 0) > 0) {
+    if (app_settings_get(rq->app)->proxy_x_host > 0) {
         const char *fwd = vial_header(rq, "X-Forwarded-Host");
         if (fwd && *fwd) {
             const char *comma = strchr(fwd, ',');
@@ -133,7 +133,7 @@ static void format_addr(const struct sockaddr *sa, char *out, size_t n, bool wit
 
 const char *vial_remote_addr(vial_req *rq) {
     if (rq->remote_addr) return rq->remote_addr;
-    int64_t trusted = vial_config_int(rq->app, "PROXY_FIX_X_FOR", 0);
+    int64_t trusted = app_settings_get(rq->app)->proxy_x_for;
     if (trusted > 0) {
         /* ProxyFix: the trusted'th address from the right of X-Forwarded-For. */
         const char *xff = vial_header(rq, "X-Forwarded-For");
@@ -295,7 +295,7 @@ vial_str vial_data(vial_req *rq) {
     rq->data = (vial_str){"", 0};
     vial_body_reader *body = &rq->ex->body;
     if (!body->read) return rq->data;
-    int64_t max = vial_config_int(rq->app, "MAX_CONTENT_LENGTH", -1);
+    int64_t max = app_settings_get(rq->app)->max_content_length;
     int64_t cl = rq->ex->req.content_length;
     if (max >= 0 && cl > max) vial_abort(rq, 413);
     vial_buf b;
@@ -321,7 +321,7 @@ static vial_value *load_json(vial_req *rq, bool silent) {
     }
     vial_str data = vial_data(rq);
     vial_json_error err;
-    int depth = (int)vial_config_int(rq->app, "JSON_MAX_DEPTH", 512);
+    int depth = app_settings_get(rq->app)->json_max_depth;
     vial_value *v = vial_json_parse(rq->arena, data.ptr, data.len, depth, &err);
     if (!v) {
         if (silent) return NULL;

@@ -46,7 +46,7 @@ void res_finalize(vial_res *rs) {
         h->body.len = rs->body.len;
     }
     if (!rs->content_type_set && vial_http_status_has_body(h->status))
-        vial_content_type_set(rs, "text/html; charset=utf-8");
+        res_set_content_type_static(rs, "text/html; charset=utf-8");
 }
 
 void vial_status(vial_res *rs, int code) {
@@ -130,28 +130,49 @@ const char *vial_get_header(const vial_res *rs, const char *name) {
 
 int vial_content_type_set(vial_res *rs, const char *mimetype) { return vial_set_header(rs, "Content-Type", mimetype); }
 
+/* Content-Type from a string that outlives the request (a literal, or the
+ * app's config): no validation or copy, which matters on the hot path. */
+void res_set_content_type_static(vial_res *rs, const char *mimetype) {
+    if (rs->content_type_set) vial_remove_header(rs, "Content-Type");
+    vial_http_response *h = rs->http;
+    if (h->header_count == h->header_cap) {
+        size_t cap = h->header_cap ? h->header_cap * 2 : 8;
+        vial_http_header *hs = vial_arena_grow(rs->rq->arena, h->headers, h->header_cap * sizeof *hs, cap * sizeof *hs);
+        if (!hs) vial_abort(rs->rq, 500);
+        h->headers = hs;
+        h->header_cap = cap;
+    }
+    h->headers[h->header_count++] = (vial_http_header){VIAL_STR("Content-Type"), {mimetype, strlen(mimetype)}};
+    rs->content_type_set = true;
+}
+
 static void body_failed(vial_res *rs) {
     vial_log(VIAL_LOG_ERROR, "response body over its limit or out of memory");
     vial_abort(rs->rq, 500);
 }
 
-static void set_body(vial_res *rs, const void *data, size_t n, const char *mimetype) {
+static void set_body(vial_res *rs, const void *data, size_t n) {
     vial_buf_reset(&rs->body);
     rs->http->body_kind = VIAL_BODY_BYTES;
     if (vial_buf_append(&rs->body, data, n) != 0) body_failed(rs);
-    if (mimetype) vial_content_type_set(rs, mimetype);
 }
 
 void vial_text(vial_res *rs, const char *text) {
-    set_body(rs, text ? text : "", text ? strlen(text) : 0, "text/plain; charset=utf-8");
+    set_body(rs, text ? text : "", text ? strlen(text) : 0);
+    res_set_content_type_static(rs, "text/plain; charset=utf-8");
 }
 
 void vial_html(vial_res *rs, const char *html) {
-    set_body(rs, html ? html : "", html ? strlen(html) : 0, "text/html; charset=utf-8");
+    set_body(rs, html ? html : "", html ? strlen(html) : 0);
+    res_set_content_type_static(rs, "text/html; charset=utf-8");
 }
 
 void vial_body(vial_res *rs, const void *data, size_t n, const char *mimetype) {
-    set_body(rs, data, n, mimetype ? mimetype : "application/octet-stream");
+    set_body(rs, data, n);
+    if (mimetype)
+        vial_content_type_set(rs, mimetype);
+    else
+        res_set_content_type_static(rs, "application/octet-stream");
 }
 
 void vial_write(vial_res *rs, const void *data, size_t n) {
@@ -173,18 +194,15 @@ vial_str vial_res_body(const vial_res *rs) {
 }
 
 void vial_jsonify(vial_res *rs, const vial_value *value) {
-    vial_app *app = rs->rq->app;
+    const app_settings *st = app_settings_get(rs->rq->app);
     int flags = 0;
-    if (vial_config_bool(app, "JSON_SORT_KEYS", true)) flags |= VIAL_JSON_SORT_KEYS;
-    if (vial_config_bool(app, "JSON_AS_ASCII", true)) flags |= VIAL_JSON_ASCII;
-    /* Flask pretty-prints in debug mode (or with JSONIFY_PRETTYPRINT_REGULAR). */
-    if (vial_config_bool(app, "JSONIFY_PRETTYPRINT_REGULAR", false) || vial_config_bool(app, "DEBUG", false))
-        flags |= VIAL_JSON_INDENT(2);
+    if (st->json_sort_keys) flags |= VIAL_JSON_SORT_KEYS;
+    if (st->json_as_ascii) flags |= VIAL_JSON_ASCII;
+    if (st->json_pretty) flags |= VIAL_JSON_INDENT(2);
     vial_buf_reset(&rs->body);
     rs->http->body_kind = VIAL_BODY_BYTES;
     if (vial_json_write(&rs->body, value, flags) != 0 || vial_buf_putc(&rs->body, '\n') != 0) body_failed(rs);
-    const char *mimetype = vial_config_str(app, "JSONIFY_MIMETYPE");
-    vial_content_type_set(rs, mimetype ? mimetype : "application/json");
+    res_set_content_type_static(rs, st->json_mimetype);
 }
 
 /* Werkzeug's iri_to_uri(safe_conversion=True): a location that is already

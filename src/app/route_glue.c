@@ -65,11 +65,14 @@ void route_lookup(vial_app *app, vial_req *rq, route_result *out) {
         .method = hr->method_bit,
         .path = hr->path.len ? hr->path : VIAL_STR("/"),
         .query = hr->query,
-        .scheme = (vial_str){vial_scheme(rq), strlen(vial_scheme(rq))},
+        /* Werkzeug's redirects (strict slashes) carry an absolute Location. */
+        .host = hr->host,
+        .scheme = app_settings_get(app)->proxy_x_proto > 0 ? (vial_str){vial_scheme(rq), strlen(vial_scheme(rq))}
+                  : rq->ex->secure                         ? VIAL_STR("https")
+                                                           : VIAL_STR("http"),
     };
     vial_route_match m;
     if (vial_router_match(app->router, rq->arena, &q, &m) != 0) vial_abort(rq, 500);
-    char allow[160];
     switch (m.status) {
     case VIAL_ROUTE_FOUND: {
         /* A %00 in the path would reach a view as a C string cut short (hello.txt%00.png is
@@ -84,15 +87,13 @@ void route_lookup(vial_app *app, vial_req *rq, route_result *out) {
         out->status = ROUTE_FOUND;
         out->route = &app->routes[app->route_map[m.rule->index]];
         out->view_args = m.args ? m.args : vial_new_object(rq->arena);
-        vial_methods_format(allow, sizeof allow, m.rule->methods);
-        out->allow_header = vial_arena_strdup(rq->arena, allow);
+        out->allowed = m.rule->methods;
         out->auto_options = m.rule->auto_options;
         break;
     }
     case VIAL_ROUTE_METHOD_NOT_ALLOWED:
         out->status = ROUTE_METHOD_NOT_ALLOWED;
-        vial_methods_format(allow, sizeof allow, m.allowed);
-        out->allow_header = vial_arena_strdup(rq->arena, allow);
+        out->allowed = m.allowed;
         break;
     case VIAL_ROUTE_REDIRECT:
         out->status = ROUTE_REDIRECT;
@@ -102,6 +103,11 @@ void route_lookup(vial_app *app, vial_req *rq, route_result *out) {
     case VIAL_ROUTE_NOT_FOUND:
     default: out->status = ROUTE_NOT_FOUND; break;
     }
+}
+
+const struct vial_router *vial_app_url_map(vial_app *app) {
+    if (app->router_dirty) app_compile_routes(app);
+    return app->router;
 }
 
 /* ---- url_for ---- */
@@ -203,4 +209,10 @@ int app_set_static_route(vial_app *app, vial_bp *bp, const char *url_path, bool 
     }
     if (!enabled) return 0;
     return app_add_route(app, bp, rule, endpoint, VIAL_GET, static_view, NULL);
+}
+
+const char *app_allow_header(vial_req *rq) {
+    char allow[160];
+    vial_methods_format(allow, sizeof allow, rq->allow_bits);
+    return vial_arena_strdup(rq->arena, allow);
 }

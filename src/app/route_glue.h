@@ -15,7 +15,7 @@ typedef struct route_result {
     route_status status;
     const app_route *route;
     vial_value *view_args;    /* object of converted values */
-    const char *allow_header; /* "GET, HEAD, OPTIONS" for FOUND and 405 */
+    unsigned allowed;         /* methods of the rule (FOUND) or of every matching rule (405) */
     const char *location;     /* ROUTE_REDIRECT */
     int redirect_code;
     bool auto_options; /* OPTIONS is answered by the app for this rule */

@@ -29,13 +29,25 @@ int router_grow(vial_arena *a, void **items, size_t *cap, size_t need, size_t it
     return 0;
 }
 
+/* The multiply-xorshift mix of one 8-byte chunk; router_tree.c's segment scan
+ * computes the same hash while it looks for the next '/'. */
 uint64_t router_hash(const char *s, size_t n) {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ull;
+    uint64_t h = 0x9e3779b97f4a7c15ull;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
     }
-    return h;
+    if (i < n) {
+        uint64_t w = 0;
+        memcpy(&w, s + i, n - i);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    h = (h ^ n) * 0xc4ceb9fe1a85ec53ull;
+    return h ^ (h >> 29);
 }
 
 static void set_error(vial_route_error *err, size_t pos, const char *fmt, ...) VIAL_PRINTF(3, 4);
@@ -49,11 +61,22 @@ static void set_error(vial_route_error *err, size_t pos, const char *fmt, ...) {
     err->position = pos;
 }
 
+/* Registers a converter by name. A user converter is copied (with its regex)
+ * into the router, and a replacement gets a fresh copy: rules added before
+ * keep the converter they were compiled with, as Werkzeug's rules keep
+ * their converter objects. */
 static int add_converter(vial_router *r, const char *name, conv_kind kind, const vial_converter *user) {
+    vial_converter *copy = NULL;
+    if (user) {
+        copy = vial_arena_alloc(r->arena, sizeof *copy);
+        if (!copy) return -1;
+        *copy = *user;
+        if (user->regex && !(copy->regex = vial_arena_strdup(r->arena, user->regex))) return -1;
+    }
     for (size_t i = 0; i < r->nconvs; i++)
         if (strcmp(r->convs[i].name, name) == 0) {
             r->convs[i].kind = kind;
-            if (user) r->convs[i].user = *user;
+            r->convs[i].user = copy;
             return 0;
         }
     if (router_grow(r->arena, (void **)&r->convs, &r->capconvs, r->nconvs + 1, sizeof *r->convs) != 0) return -1;
@@ -62,7 +85,7 @@ static int add_converter(vial_router *r, const char *name, conv_kind kind, const
     e->name = vial_arena_strdup(r->arena, name);
     if (!e->name) return -1;
     e->kind = kind;
-    if (user) e->user = *user;
+    e->user = copy;
     r->nconvs++;
     return 0;
 }
@@ -126,14 +149,6 @@ int vial_router_converter(vial_router *r, const char *name, const vial_converter
     if (add_converter(r, name, CONV_USER, conv) != 0) {
         set_error(err, 0, "out of memory");
         return -1;
-    }
-    /* keep the regex text alive with the router */
-    conv_entry *e = NULL;
-    for (size_t i = 0; i < r->nconvs; i++)
-        if (strcmp(r->convs[i].name, name) == 0) e = &r->convs[i];
-    if (e && conv->regex) {
-        e->user.regex = vial_arena_strdup(r->arena, conv->regex);
-        if (!e->user.regex) return -1;
     }
     return 0;
 }

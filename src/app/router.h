@@ -8,8 +8,9 @@
  * Parts are inserted into a tree of states; identical parts share a state.
  * Each state keeps its static children in a hash table and its dynamic
  * children sorted by Werkzeug's weight, so a lookup costs a hash probe per
- * static segment whatever the number of rules. Everything here lives in the
- * router's arena and is released with it. */
+ * static segment whatever the number of rules; rules made only of static
+ * segments are also in one table keyed by the whole path. Everything here
+ * lives in the router's arena and is released with it. */
 #ifndef VIAL_APP_ROUTER_H
 #define VIAL_APP_ROUTER_H
 
@@ -34,7 +35,7 @@ typedef enum conv_kind {
 typedef struct conv_entry {
     char *name;
     conv_kind kind;
-    vial_converter user; /* CONV_USER */
+    const vial_converter *user; /* CONV_USER: the router's copy */
 } conv_entry;
 
 /* An int or float bound (min/max) as Python would compare it. */
@@ -133,6 +134,10 @@ typedef struct route_part {
     part_matcher matcher;
     int ngroups; /* capture groups pushed as values */
     pcre2_code *re;
+    bool jit;    /* re was JIT-compiled: pcre2_jit_match may be used */
+    /* native matchers: literal text around the one converter of the segment */
+    const char *prefix, *suffix;
+    size_t prefix_len, suffix_len;
     long minlen, maxlen;
     bool is_signed;
     const char **items;
@@ -155,6 +160,7 @@ typedef struct route_edge {
 } route_edge;
 
 struct route_state {
+    route_state *slash; /* the static child "" (a trailing or leading slash), without hashing */
     static_slot *slots; /* open addressing, power-of-two size */
     size_t nslots, nstatic;
     route_edge *dyn; /* by weight, then registration */
@@ -209,13 +215,16 @@ struct vial_router {
     size_t nendpoints, capendpoints;
     route_endpoint **ep_table; /* hash by name */
     size_t ep_slots;
+    static_slot *flat; /* whole static paths ("/api/v1/users") -> their state */
+    size_t flat_slots, nflat;
+    uint64_t flat_lengths; /* bit (len & 63) set for each flat path: skips most dynamic paths unhashed */
     size_t max_values;  /* most values any rule collects */
     uint32_t max_ovector; /* largest ovector any part regex needs */
 };
 
 /* Grows an arena array to hold at least need items. */
 int router_grow(vial_arena *a, void **items, size_t *cap, size_t need, size_t item_size);
-/* FNV-1a over bytes. */
+/* The hash of static segments (8 bytes at a time). */
 uint64_t router_hash(const char *s, size_t n);
 /* The endpoint record, or NULL. */
 route_endpoint *router_endpoint_find(const vial_router *r, const char *name, size_t len);
@@ -231,8 +240,11 @@ typedef struct parsed_rule {
 } parsed_rule;
 int router_parse_rule(vial_router *r, const char *text, parsed_rule *out, vial_route_error *err);
 
-/* Inserts a rule's parts into the tree (sharing identical parts). */
+/* Inserts a rule's parts into the tree (sharing identical parts). A rule
+ * made only of static parts is also entered in the flat table of whole paths. */
 int router_tree_insert(vial_router *r, route_rule *rule, route_part **parts, size_t nparts);
+/* The state reached by a path made only of static segments, or NULL. */
+const route_state *router_flat_find(const vial_router *r, const char *path, size_t len);
 
 /* The tree search, Werkzeug's StateMachineMatcher.match on one path. */
 typedef enum tree_result { TREE_NONE, TREE_FOUND, TREE_SLASH } tree_result;
@@ -243,7 +255,6 @@ typedef struct tree_search {
     size_t len;
     unsigned method;
     unsigned allowed;       /* Werkzeug's have_match_for */
-    bool allowed_any;       /* never set by rules (they match); kept for clarity */
     vial_str *values;
     size_t nvalues, capvalues;
     route_rule *rule;
@@ -273,6 +284,8 @@ int router_encode_query(vial_buf *out, const vial_value *values, const char *con
 /* Python's int(str) and float(str) (Unicode digits, underscores, whitespace); 0 or -1. */
 int router_py_int(const char *s, size_t n, int64_t *out, bool *overflow);
 int router_py_float(const char *s, size_t n, double *out);
+/* Appends the decimal text of Python's int(str), unbounded; 0, -1 not a number, -2 memory. */
+int router_py_int_text(const char *s, size_t n, vial_buf *out);
 /* Per-thread PCRE2 match data (at least pairs) and match context with a JIT stack. */
 int router_regex_resources(uint32_t pairs, pcre2_match_data **md, pcre2_match_context **mctx);
 /* difflib.SequenceMatcher(None, a, b).ratio() over code points. */

@@ -40,17 +40,26 @@ static pcre2_code *arg_item_code(void) {
     return arg_item;
 }
 
-/* Copies s (n bytes) with Python's whitespace stripped, Unicode digits mapped
- * to ASCII and '_' kept, into out (NUL-terminated, at most outsize-1 bytes).
- * Returns the length, or -1 when a character is neither ASCII nor a digit or
- * space (so it cannot be part of a number). */
-static long py_number_text(const char *s, size_t n, char *out, size_t outsize) {
+/* Number text: s with Python's whitespace stripped and Unicode digits mapped
+ * to ASCII, in a small inline buffer or on the heap for long inputs. */
+typedef struct numtext {
+    char small[128];
+    char *p;
+    size_t len;
+} numtext;
+
+static void numtext_free(numtext *t) {
+    if (t->p && t->p != t->small) free(t->p);
+    t->p = NULL;
+}
+
+/* 0, or -1 when a character is neither ASCII nor a Unicode digit (it cannot be a number). */
+static int numtext_make(numtext *t, const char *s, size_t n) {
     size_t start = 0, end = n;
     uint32_t cp;
     size_t k;
-    /* strip leading whitespace */
+    t->p = NULL;
     while (start < end && (k = vial_utf8_decode(s + start, end - start, &cp)) && router_py_space(cp)) start += k;
-    /* strip trailing whitespace: walk back to a code point start */
     while (end > start) {
         size_t b = end - 1;
         while (b > start && ((unsigned char)s[b] & 0xC0) == 0x80) b--;
@@ -60,24 +69,22 @@ static long py_number_text(const char *s, size_t n, char *out, size_t outsize) {
         else
             break;
     }
+    t->p = end - start < sizeof t->small ? t->small : malloc(end - start + 1);
+    if (!t->p) return -1;
     size_t o = 0;
     for (size_t i = start; i < end;) {
         k = vial_utf8_decode(s + i, end - i, &cp);
-        if (!k) return -1;
-        char c;
-        if (cp < 0x80) {
-            c = (char)cp;
-        } else {
-            int d = router_nd_value(cp);
-            if (d < 0) return -1;
-            c = (char)('0' + d);
+        int d = k && cp >= 0x80 ? router_nd_value(cp) : 0;
+        if (!k || d < 0) {
+            numtext_free(t);
+            return -1;
         }
-        if (o + 1 >= outsize) return -1;
-        out[o++] = c;
+        t->p[o++] = cp < 0x80 ? (char)cp : (char)('0' + d);
         i += k;
     }
-    out[o] = '\0';
-    return (long)o;
+    t->p[o] = '\0';
+    t->len = o;
+    return 0;
 }
 
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -96,32 +103,54 @@ static int drop_underscores(char *t) {
     return 0;
 }
 
-int router_py_int(const char *s, size_t n, int64_t *out, bool *overflow) {
-    char buf[128];
-    *overflow = false;
-    long len = py_number_text(s, n, buf, sizeof buf);
-    if (len <= 0) return -1;
-    char *p = buf;
-    bool neg = false;
-    if (*p == '+' || *p == '-') neg = *p++ == '-';
-    if (!is_digit(*p)) return -1;
-    if (drop_underscores(p) != 0) return -1;
-    uint64_t acc = 0;
-    const uint64_t limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-    for (; *p; p++) {
-        if (!is_digit(*p)) return -1;
-        unsigned d = (unsigned)(*p - '0');
-        if (acc > (limit - d) / 10) {
-            *overflow = true;
-            /* keep validating the syntax */
-            for (; *p; p++)
-                if (!is_digit(*p)) return -1;
-            return -1;
-        }
-        acc = acc * 10 + d;
-    }
-    *out = neg ? (int64_t)(0 - acc) : (int64_t)acc;
+/* Python's int(str) grammar: [sign] digits with single '_' between digits.
+ * Points *digits at the digits (in t) and sets *neg. */
+static int int_syntax(numtext *t, const char *s, size_t n, const char **digits, bool *neg) {
+    if (numtext_make(t, s, n) != 0) return -1;
+    char *p = t->p;
+    *neg = false;
+    if (*p == '+' || *p == '-') *neg = *p++ == '-';
+    if (!is_digit(*p) || drop_underscores(p) != 0) return -1;
+    for (const char *q = p; *q; q++)
+        if (!is_digit(*q)) return -1;
+    *digits = p;
     return 0;
+}
+
+int router_py_int(const char *s, size_t n, int64_t *out, bool *overflow) {
+    numtext t;
+    const char *p;
+    bool neg;
+    *overflow = false;
+    int rc = int_syntax(&t, s, n, &p, &neg);
+    if (rc == 0) {
+        uint64_t acc = 0;
+        const uint64_t limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+        for (; *p && rc == 0; p++) {
+            unsigned d = (unsigned)(*p - '0');
+            if (acc > (limit - d) / 10)
+                *overflow = true, rc = -1;
+            else
+                acc = acc * 10 + d;
+        }
+        if (rc == 0) *out = neg ? (int64_t)(0 - acc) : (int64_t)acc;
+    }
+    numtext_free(&t);
+    return rc;
+}
+
+int router_py_int_text(const char *s, size_t n, vial_buf *out) {
+    numtext t;
+    const char *p;
+    bool neg;
+    int rc = int_syntax(&t, s, n, &p, &neg);
+    if (rc == 0) {
+        while (p[0] == '0' && p[1]) p++;
+        if (neg && p[0] != '0') rc = vial_buf_putc(out, '-');
+        if (rc == 0) rc = vial_buf_puts(out, p) ? -2 : 0;
+    }
+    numtext_free(&t);
+    return rc;
 }
 
 static locale_t c_loc;
@@ -136,45 +165,47 @@ static locale_t c_locale(void) {
 
 /* Python's float(str): decimal with optional fraction and exponent, or inf/infinity/nan. */
 int router_py_float(const char *s, size_t n, double *out) {
-    char buf[512];
-    long len = py_number_text(s, n, buf, sizeof buf);
-    if (len <= 0) return -1;
-    char *p = buf;
+    numtext t;
+    if (numtext_make(&t, s, n) != 0) return -1;
+    int rc = -1;
+    char *p = t.p;
     bool neg = false;
     if (*p == '+' || *p == '-') neg = *p++ == '-';
     if (strcasecmp(p, "inf") == 0 || strcasecmp(p, "infinity") == 0) {
         *out = neg ? -INFINITY : INFINITY;
-        return 0;
-    }
-    if (strcasecmp(p, "nan") == 0) {
-        *out = neg ? -NAN : NAN;
-        return 0;
-    }
-    /* validate: digits [. digits] [e [+-] digits], at least one digit in the mantissa */
-    const char *q = p;
-    size_t mant = 0;
-    while (is_digit(*q) || *q == '_') mant += is_digit(*q++);
-    if (*q == '.') {
-        q++;
+        rc = 0;
+    } else if (strcasecmp(p, "nan") == 0) {
+        *out = NAN;
+        rc = 0;
+    } else {
+        /* digits [. digits] [e [+-] digits], a digit somewhere in the mantissa */
+        const char *q = p;
+        size_t mant = 0;
         while (is_digit(*q) || *q == '_') mant += is_digit(*q++);
+        if (*q == '.') {
+            q++;
+            while (is_digit(*q) || *q == '_') mant += is_digit(*q++);
+        }
+        bool ok = mant > 0;
+        if (ok && (*q == 'e' || *q == 'E')) {
+            q++;
+            if (*q == '+' || *q == '-') q++;
+            ok = is_digit(*q);
+            while (is_digit(*q) || *q == '_') q++;
+        }
+        /* underscores only between digits: '.', 'e' and signs are not digits */
+        locale_t loc = c_locale();
+        if (ok && !*q && drop_underscores(p) == 0 && loc) {
+            char *end;
+            double d = strtod_l(p, &end, loc);
+            if (!*end) {
+                *out = neg ? -d : d;
+                rc = 0;
+            }
+        }
     }
-    if (!mant) return -1;
-    if (*q == 'e' || *q == 'E') {
-        q++;
-        if (*q == '+' || *q == '-') q++;
-        if (!is_digit(*q)) return -1;
-        while (is_digit(*q) || *q == '_') q++;
-    }
-    if (*q) return -1;
-    /* underscores only between digits: '.', 'e' and signs are not digits */
-    if (drop_underscores(p) != 0) return -1;
-    locale_t loc = c_locale();
-    if (!loc) return -1;
-    char *end;
-    double d = strtod_l(p, &end, loc);
-    if (*end) return -1;
-    *out = neg ? -d : d;
-    return 0;
+    numtext_free(&t);
+    return rc;
 }
 
 static vial_value *pythonize(vial_arena *a, const char *s, size_t n, bool quoted) {
@@ -249,8 +280,18 @@ int router_parse_args(vial_arena *a, const char *s, size_t n, vial_value **args_
             size_t off = pos;
             while (off < start && (text[off] == ' ' || text[off] == '\t')) off++;
             *bad_offset = off < n ? off : n;
-            snprintf(msg, msglen, "cannot read the converter arguments at '%.*s'", (int)(n - *bad_offset > 40 ? 40 : n - *bad_offset),
-                     s + *bad_offset);
+            int shown = (int)(n - *bad_offset > 40 ? 40 : n - *bad_offset);
+            const char *minus = memchr(gap, '-', gaplen);
+            if (minus && minus + 1 < text + tlen && minus[1] >= '0' && minus[1] <= '9')
+                snprintf(msg, msglen,
+                         "cannot read the converter arguments at '%.*s': negative numbers are not part of the "
+                         "syntax (Werkzeug would silently drop the '-')",
+                         shown, s + *bad_offset);
+            else
+                snprintf(msg, msglen,
+                         "cannot read the converter arguments at '%.*s': expected a comma-separated list of "
+                         "[name=]value, values being numbers, True/False/None, words or quoted strings",
+                         shown, s + *bad_offset);
             rc_out = -1;
             break;
         }

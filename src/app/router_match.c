@@ -29,8 +29,27 @@ static int hexval(char c) {
     return -1;
 }
 
+/* True when s has no '%' and no byte >= 0x80: the common path, used as it is. */
+static bool plain_ascii(const char *s, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        /* a byte >= 0x80, or a byte equal to '%' (0x25) */
+        uint64_t pct = w ^ 0x2525252525252525ull;
+        if ((w | ((pct - 0x0101010101010101ull) & ~pct)) & 0x8080808080808080ull) return false;
+    }
+    for (; i < n; i++)
+        if ((unsigned char)s[i] >= 0x80 || s[i] == '%') return false;
+    return true;
+}
+
 /* Percent-decodes (when asked) and makes valid UTF-8 (errors='replace'). */
 static int decode_path(vial_arena *a, vial_str in, bool decoded, vial_str *out) {
+    if (plain_ascii(in.ptr, in.len)) {
+        *out = in;
+        return 0;
+    }
     bool has_pct = !decoded && memchr(in.ptr, '%', in.len) != NULL;
     if (!has_pct && vial_utf8_valid(in.ptr, in.len)) {
         *out = in;
@@ -237,12 +256,14 @@ static outcome convert_values(vial_arena *a, const route_rule *rule, const tree_
         bool oom;
         vial_value *v = router_conv_to_value(a, &rule->convs[i], s->values[i].ptr, s->values[i].len, &oom);
         if (!v) return oom ? OUT_OOM : OUT_NOMATCH;
-        if (vial_object_set(args, rule->convs[i].var, v) != 0) return OUT_OOM;
+        /* the names live in the router, which outlives any request */
+        if (vial_object_set_ref(args, rule->convs[i].var, strlen(rule->convs[i].var), v) != 0) return OUT_OOM;
     }
     const vial_value *d = rule->info.defaults;
     for (size_t i = 0; d && i < d->as.obj.len; i++) {
-        vial_value *copy = vial_value_copy(a, d->as.obj.items[i].value);
-        if (!copy || vial_object_set(args, d->as.obj.items[i].key, copy) != 0) return OUT_OOM;
+        const vial_member *dm = &d->as.obj.items[i];
+        vial_value *copy = vial_value_copy(a, dm->value);
+        if (!copy || vial_object_set_ref(args, dm->key, dm->key_len, copy) != 0) return OUT_OOM;
     }
     *args_out = args;
     return OUT_OK;
@@ -328,8 +349,9 @@ static int no_match(vial_route_match *out, unsigned allowed) {
 
 static int match_impl(const vial_router *r, vial_arena *a, const vial_route_request *rq, vial_route_match *out) {
     memset(out, 0, sizeof *out);
+    vial_str raw = rq->path.ptr ? rq->path : (vial_str){"", 0};
     vial_str decoded, path;
-    if (decode_path(a, rq->path, rq->path_decoded, &decoded) != 0 || path_part(a, decoded, &path) != 0) return -1;
+    if (decode_path(a, raw, rq->path_decoded, &decoded) != 0 || path_part(a, decoded, &path) != 0) return -1;
     vial_str stack_values[STACK_VALUES];
     tree_search s = {.router = r, .arena = a, .path = path.ptr, .len = path.len, .method = rq->method};
     s.capvalues = r->max_values;
@@ -338,7 +360,17 @@ static int match_impl(const vial_router *r, vial_arena *a, const vial_route_requ
     } else if (!(s.values = vial_arena_alloc(a, r->max_values * sizeof *s.values))) {
         return -1;
     }
-    tree_result res = router_tree_search(&s);
+    /* An all-static path is the first thing the tree search would try: its
+     * state's first rule accepting the method is the answer, found with one
+     * hash of the whole path. Anything else takes the full search. */
+    tree_result res = TREE_NONE;
+    const route_state *flat = router_flat_find(r, path.ptr, path.len);
+    for (size_t i = 0; flat && i < flat->nrules && res == TREE_NONE; i++)
+        if (flat->rules[i]->any_method || (rq->method & flat->rules[i]->match_methods)) {
+            s.rule = flat->rules[i];
+            res = TREE_FOUND;
+        }
+    if (res == TREE_NONE) res = router_tree_search(&s);
     if (s.oom) return -1;
     if (res == TREE_SLASH) return set_redirect(out, redirect_to_path(a, rq, path, true));
     if (res == TREE_NONE && r->merge_slashes && has_double_slash(path)) {

@@ -85,13 +85,14 @@ static bool read_placeholder(const char *s, size_t i, size_t n, placeholder *ph)
 /* The part being assembled between two slashes. */
 typedef struct part_builder {
     vial_buf content;
-    bool is_static, final, has_literal;
+    bool is_static, final;
     int statics[64][2];
     size_t nstatics;
     int args[64];
     size_t nargs;
     long single_conv; /* the only converter of the part, or -1 */
     size_t nconvs;
+    vial_buf prefix, suffix; /* raw literal text before and after the first converter */
     size_t start; /* rule offset where the part began, for messages */
 } part_builder;
 
@@ -109,9 +110,10 @@ static void part_reset(part_builder *pb, vial_arena *a, size_t start) {
     vial_buf_init(&pb->content, a, 0);
     pb->is_static = true;
     pb->final = false;
-    pb->has_literal = false;
     pb->nstatics = pb->nargs = pb->nconvs = 0;
     pb->single_conv = -1;
+    vial_buf_init(&pb->prefix, a, 0);
+    vial_buf_init(&pb->suffix, a, 0);
     pb->start = start;
 }
 
@@ -161,9 +163,16 @@ static route_part *part_finish(vial_router *r, part_builder *pb, const conv_inst
     }
     if (p->is_static) return p;
     p->matcher = PM_REGEX;
-    if (pb->single_conv >= 0 && !pb->has_literal) {
+    if (pb->single_conv >= 0) {
+        /* literal text around one converter: the split is fixed, so the
+         * converter's own matcher can check the middle */
         const conv_inst *in = &convs[pb->single_conv];
         p->matcher = native_matcher(in);
+        p->prefix = pb->prefix.len ? vial_arena_strndup(a, pb->prefix.data, pb->prefix.len) : "";
+        p->suffix = pb->suffix.len ? vial_arena_strndup(a, pb->suffix.data, pb->suffix.len) : "";
+        if (!p->prefix || !p->suffix) return NULL;
+        p->prefix_len = pb->prefix.len;
+        p->suffix_len = pb->suffix.len;
         p->minlen = in->minlen;
         p->maxlen = in->maxlen;
         p->is_signed = in->is_signed;
@@ -180,7 +189,9 @@ static route_part *part_finish(vial_router *r, part_builder *pb, const conv_inst
             return NULL;
         }
         uint32_t captures = 0;
+        size_t jit_size = 0;
         pcre2_pattern_info(p->re, PCRE2_INFO_CAPTURECOUNT, &captures);
+        p->jit = pcre2_pattern_info(p->re, PCRE2_INFO_JITSIZE, &jit_size) == 0 && jit_size > 0;
         p->ngroups = (int)captures;
         if (captures + 1 > r->max_ovector) r->max_ovector = captures + 1;
     }
@@ -228,8 +239,7 @@ int router_parse_rule(vial_router *r, const char *text, parsed_rule *out, vial_r
                 if (vial_buf_putc(&lit, '/') != 0) goto oom;
             }
             if (!at_end && pb->final) {
-                if (vial_buf_putc(&pb->content, '/') != 0) goto oom;
-                pb->has_literal = true;
+                if (vial_buf_putc(&pb->content, '/') != 0 || vial_buf_putc(&pb->suffix, '/') != 0) goto oom;
             } else {
                 route_part *p = part_finish(r, pb, out->convs, text, err);
                 if (!p) goto fail_or_oom;
@@ -254,7 +264,7 @@ int router_parse_rule(vial_router *r, const char *text, parsed_rule *out, vial_r
             if (pb->is_static ? vial_buf_append(&pb->content, text + i, k - i) != 0
                               : escape_into(&pb->content, text + i, k - i) != 0)
                 goto oom;
-            pb->has_literal = true;
+            if (vial_buf_append(pb->nconvs ? &pb->suffix : &pb->prefix, text + i, k - i) != 0) goto oom;
             if (router_quote(&lit, text + i, k - i, "/:|+") != 0) goto oom;
             i = k;
             continue;
@@ -305,9 +315,13 @@ int router_parse_rule(vial_router *r, const char *text, parsed_rule *out, vial_r
             size_t off;
             pcre2_code *code = router_regex_compile(inst.regex, strlen(inst.regex), false, &off, msg, sizeof msg);
             if (!code) {
-                rule_error(err, text, ph.has_args ? ph.args_at : ph.conv_at,
-                           "converter '%.*s': bad regex '%s' at offset %zu: %s", (int)clen, cname, inst.regex, off,
-                           msg);
+                /* point into the rule where the regex text is, when it is there verbatim */
+                size_t pos = ph.has_args ? ph.args_at : ph.conv_at;
+                const char *found = ph.has_args ? memmem(text + ph.args_at, ph.args_len, inst.regex, strlen(inst.regex))
+                                                : NULL;
+                if (found) pos = (size_t)(found - text) + off;
+                rule_error(err, text, pos, "converter '%.*s': bad regex '%s' at offset %zu: %s", (int)clen, cname,
+                           inst.regex, off, msg);
                 goto fail;
             }
             pcre2_code_free(code);

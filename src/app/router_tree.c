@@ -23,9 +23,7 @@
 
 /* ---- static children ---- */
 
-static route_state *static_find(const route_state *st, const char *seg, size_t len) {
-    if (!st->nstatic) return NULL;
-    uint64_t h = router_hash(seg, len);
+static route_state *static_find_hashed(const route_state *st, const char *seg, size_t len, uint64_t h) {
     size_t mask = st->nslots - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
         const static_slot *s = &st->slots[i];
@@ -34,27 +32,50 @@ static route_state *static_find(const route_state *st, const char *seg, size_t l
     }
 }
 
-static int static_insert(vial_arena *a, route_state *st, const char *key, size_t len, route_state *next) {
-    if ((st->nstatic + 1) * 4 > st->nslots * 3) {
-        size_t nslots = st->nslots ? st->nslots * 2 : 4;
+static route_state *static_find(const route_state *st, const char *seg, size_t len) {
+    if (!len) return st->slash;
+    if (!st->nstatic) return NULL;
+    return static_find_hashed(st, seg, len, router_hash(seg, len));
+}
+
+/* Adds key -> next to an open-addressing table, growing it at 3/4 full. */
+static int table_insert(vial_arena *a, static_slot **slotsp, size_t *nslotsp, size_t *countp, const char *key,
+                        size_t len, route_state *next) {
+    if ((*countp + 1) * 4 > *nslotsp * 3) {
+        size_t nslots = *nslotsp ? *nslotsp * 2 : 4;
         static_slot *slots = vial_arena_calloc(a, nslots * sizeof *slots);
         if (!slots) return -1;
-        for (size_t i = 0; i < st->nslots; i++) {
-            static_slot *s = &st->slots[i];
+        for (size_t i = 0; i < *nslotsp; i++) {
+            static_slot *s = &(*slotsp)[i];
             if (!s->next) continue;
             size_t j = s->hash & (nslots - 1);
             while (slots[j].next) j = (j + 1) & (nslots - 1);
             slots[j] = *s;
         }
-        st->slots = slots;
-        st->nslots = nslots;
+        *slotsp = slots;
+        *nslotsp = nslots;
     }
     uint64_t h = router_hash(key, len);
-    size_t j = h & (st->nslots - 1);
-    while (st->slots[j].next) j = (j + 1) & (st->nslots - 1);
-    st->slots[j] = (static_slot){key, len, h, next};
-    st->nstatic++;
+    size_t j = h & (*nslotsp - 1);
+    while ((*slotsp)[j].next) j = (j + 1) & (*nslotsp - 1);
+    (*slotsp)[j] = (static_slot){key, len, h, next};
+    (*countp)++;
     return 0;
+}
+
+static int static_insert(vial_arena *a, route_state *st, const char *key, size_t len, route_state *next) {
+    return table_insert(a, &st->slots, &st->nslots, &st->nstatic, key, len, next);
+}
+
+const route_state *router_flat_find(const vial_router *r, const char *path, size_t len) {
+    if (!(r->flat_lengths & (1ull << (len & 63)))) return NULL;
+    uint64_t h = router_hash(path, len);
+    size_t mask = r->flat_slots - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        const static_slot *s = &r->flat[i];
+        if (!s->next) return NULL;
+        if (s->hash == h && s->len == len && memcmp(s->key, path, len) == 0) return s->next;
+    }
 }
 
 /* ---- weights and identity ---- */
@@ -89,13 +110,27 @@ static route_state *new_state(vial_arena *a) { return vial_arena_calloc(a, sizeo
 int router_tree_insert(vial_router *r, route_rule *rule, route_part **parts, size_t nparts) {
     vial_arena *a = r->arena;
     route_state *st = r->root;
+    /* the whole path of an all-static rule: its parts joined by '/' ("" "about" -> "/about") */
+    vial_buf flat;
+    vial_buf_init(&flat, a, 0);
+    bool all_static = true;
+    for (size_t i = 0; i < nparts && all_static; i++) {
+        all_static = parts[i]->is_static;
+        if (all_static && ((i && vial_buf_putc(&flat, '/') != 0) ||
+                           vial_buf_append(&flat, parts[i]->content, parts[i]->content_len) != 0))
+            return -1;
+    }
     for (size_t i = 0; i < nparts; i++) {
         route_part *p = parts[i];
         route_state *next = NULL;
         if (p->is_static) {
             next = static_find(st, p->content, p->content_len);
             if (!next) {
-                if (!(next = new_state(a)) || static_insert(a, st, p->content, p->content_len, next) != 0) return -1;
+                if (!(next = new_state(a))) return -1;
+                if (p->content_len == 0)
+                    st->slash = next;
+                else if (static_insert(a, st, p->content, p->content_len, next) != 0)
+                    return -1;
             }
         } else {
             for (size_t k = 0; k < st->ndyn && !next; k++)
@@ -120,7 +155,53 @@ int router_tree_insert(vial_router *r, route_rule *rule, route_part **parts, siz
     }
     if (router_grow(a, (void **)&st->rules, &st->caprules, st->nrules + 1, sizeof *st->rules) != 0) return -1;
     st->rules[st->nrules++] = rule;
+    if (all_static && st->nrules == 1 &&
+        table_insert(a, &r->flat, &r->flat_slots, &r->nflat, flat.data ? flat.data : "", flat.len, st) != 0)
+        return -1;
+    if (all_static) r->flat_lengths |= 1ull << (flat.len & 63);
     return 0;
+}
+
+/* ---- segment scan ---- */
+
+/* Finds the end of the segment at s (the next '/') and computes router_hash
+ * of it in the same pass, eight bytes at a time. */
+static size_t segment_scan(const char *s, size_t n, uint64_t *hash) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull, slashes = 0x2f2f2f2f2f2f2f2full;
+    uint64_t h = 0x9e3779b97f4a7c15ull;
+    size_t i = 0;
+    for (;;) {
+        size_t avail = n - i;
+        uint64_t w = 0;
+        if (avail >= 8)
+            memcpy(&w, s + i, 8);
+        else
+            for (size_t k = 0; k < avail; k++) w |= (uint64_t)(unsigned char)s[i + k] << (8 * k);
+        uint64_t x = w ^ slashes; /* a zero byte where w has '/'; padding bytes become 0x2f */
+        uint64_t found = (x - ones) & ~x & highs;
+        size_t take = avail < 8 ? avail : 8;
+        if (found) {
+            size_t k = (size_t)__builtin_ctzll(found) / 8;
+            if (k < take) take = k, avail = k; /* the segment ends inside this word */
+        }
+        if (take) {
+            if (take < 8) w &= (1ull << (8 * take)) - 1;
+            h = (h ^ w) * 0xff51afd7ed558ccdull;
+            h ^= h >> 32;
+        }
+        i += take;
+        if (take < 8 || i == n) break;
+    }
+    h = (h ^ i) * 0xc4ceb9fe1a85ec53ull;
+    *hash = h ^ (h >> 29);
+    return i;
+#else
+    const char *slash = memchr(s, '/', n);
+    size_t len = slash ? (size_t)(slash - s) : n;
+    *hash = router_hash(s, len);
+    return len;
+#endif
 }
 
 /* ---- segment matchers ---- */
@@ -163,6 +244,14 @@ static bool push_value(tree_search *s, const char *p, size_t n) {
 
 /* Matches one part against target; pushes its groups on success. */
 static bool match_part(tree_search *s, const route_part *p, const char *t, size_t n) {
+    if (p->matcher != PM_REGEX && (p->prefix_len || p->suffix_len)) {
+        size_t fixed = p->prefix_len + p->suffix_len;
+        if (n < fixed || memcmp(t, p->prefix, p->prefix_len) != 0 ||
+            memcmp(t + n - p->suffix_len, p->suffix, p->suffix_len) != 0)
+            return false;
+        t += p->prefix_len;
+        n -= fixed;
+    }
     switch (p->matcher) {
     case PM_STRING: {
         size_t cps = 0;
@@ -200,7 +289,9 @@ static bool match_part(tree_search *s, const route_part *p, const char *t, size_
             s->oom = true;
             return false;
         }
-        int rc = pcre2_match(p->re, (PCRE2_SPTR)t, n, 0, PCRE2_NO_UTF_CHECK, s->md, s->mctx);
+        /* the subject is valid UTF-8 (the path was decoded with replacement) */
+        int rc = p->jit ? pcre2_jit_match(p->re, (PCRE2_SPTR)t, n, 0, 0, s->md, s->mctx)
+                        : pcre2_match(p->re, (PCRE2_SPTR)t, n, 0, PCRE2_NO_UTF_CHECK, s->md, s->mctx);
         if (rc <= 0) {
             if (rc != PCRE2_ERROR_NOMATCH) s->oom = rc == PCRE2_ERROR_NOMEMORY || s->oom;
             return false;
@@ -234,7 +325,7 @@ static tree_result walk(tree_search *s, const route_state *st, size_t pos) {
             s->allowed |= rule->match_methods;
         }
         /* a branch rule "/x/" exists for "/x": redirect (strict) or take it */
-        const route_state *slash = static_find(st, "", 0);
+        const route_state *slash = st->slash;
         if (slash)
             for (size_t i = 0; i < slash->nrules; i++) {
                 route_rule *rule = slash->rules[i];
@@ -246,11 +337,11 @@ static tree_result walk(tree_search *s, const route_state *st, size_t pos) {
         return TREE_NONE;
     }
     const char *seg = s->path + pos;
-    const char *slash_at = memchr(seg, '/', s->len - pos);
-    size_t seglen = slash_at ? (size_t)(slash_at - seg) : s->len - pos;
-    size_t next = slash_at ? pos + seglen + 1 : s->len + 1;
+    uint64_t h;
+    size_t seglen = segment_scan(seg, s->len - pos, &h);
+    size_t next = pos + seglen < s->len ? pos + seglen + 1 : s->len + 1;
 
-    const route_state *child = static_find(st, seg, seglen);
+    const route_state *child = !seglen ? st->slash : st->nstatic ? static_find_hashed(st, seg, seglen, h) : NULL;
     if (child) {
         tree_result r = walk(s, child, next);
         if (r != TREE_NONE) return r;

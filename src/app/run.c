@@ -45,6 +45,7 @@ int vial_run(vial_app *app, const char *host, int port, int workers, bool debug)
     cfg.port = port;
     cfg.workers = workers;
     cfg.debug = debug;
+    cfg.single_process = app->run_single_process;
     cfg.limits.max_request_line = (size_t)vial_config_int(app, "MAX_REQUEST_LINE", 8192);
     cfg.limits.max_header_bytes = (size_t)vial_config_int(app, "MAX_HEADER_BYTES", 16384);
     cfg.limits.max_headers = (size_t)vial_config_int(app, "MAX_HEADER_FIELDS", 100);

@@ -39,6 +39,7 @@
 #define OUT_MAX (4 * 1024 * 1024)    /* an output buffer never grows past this */
 #define LINGER_MS 2000
 #define LINGER_READS 64              /* 4 KiB each, per event */
+#define READS_PER_DRIVE 16           /* then the others get their turn */
 
 static void conn_on_event(vial_io *io, uint32_t events);
 static void conn_on_timer(vial_timer *t);
@@ -328,10 +329,36 @@ static void conn_finish(vial_conn *c) {
     linger_read(c);
 }
 
+/* A client that keeps sending (a pipelined stream it reads answers from
+ * as fast as they come) would otherwise keep this connection's loop going
+ * forever: edge-triggered readiness never sends it back to epoll. After its
+ * share of reads it waits at the end of the turn, behind everyone else. */
+static void defer(vial_conn *c) {
+    vial_worker *w = c->worker;
+    if (c->deferred) return;
+    c->deferred = true;
+    c->next_deferred = w->deferred;
+    w->deferred = c;
+    w->loop.busy = true;
+}
+
+void vial_conn_run_deferred(vial_worker *w) {
+    vial_conn *list = w->deferred;
+    w->deferred = NULL;
+    w->loop.busy = false;
+    while (list) {
+        vial_conn *c = list;
+        list = c->next_deferred;
+        c->deferred = false;
+        if (c->state == CONN_READ || c->state == CONN_LINGER) vial_conn_drive(c);
+    }
+}
+
 void vial_conn_drive(vial_conn *c) {
     vial_worker *w = c->worker;
     if (c->driving || c->state == CONN_CLOSED) return;
     c->driving = true;
+    int reads = 0;
     for (;;) {
         if (c->broken) {
             vial_conn_close(c);
@@ -386,6 +413,10 @@ void vial_conn_drive(vial_conn *c) {
         /* 3. More bytes. */
         if (!c->readable) {
             wait_for_input(c);
+            break;
+        }
+        if (++reads > READS_PER_DRIVE) {
+            defer(c);
             break;
         }
         if (read_more(c) < 0) {

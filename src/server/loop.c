@@ -70,7 +70,7 @@ static void run_ready(vial_loop *l) {
 void vial_loop_turn(vial_loop *l, int max_wait_ms) {
     struct epoll_event events[EVENTS_PER_TURN];
     int timeout = -1;
-    if (l->ready_head) {
+    if (l->ready_head || l->busy) {
         timeout = 0;
     } else {
         int64_t next = vial_wheel_next_ms(&l->wheel, l->now);

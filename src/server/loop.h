@@ -44,6 +44,7 @@ typedef struct vial_loop {
     vial_waiter *ready_head, *ready_tail; /* woken, to resume after this turn's events */
     void (*after_turn)(struct vial_loop *l, void *arg); /* deferred work (freeing closed connections) */
     void *after_turn_arg;
+    bool busy; /* work is waiting outside epoll (after_turn will do it): do not sleep */
 } vial_loop;
 
 /* Creates the epoll instance and pools; -1 with errno on failure. Makes l the thread's loop. */

@@ -183,6 +183,7 @@ static void on_signal(vial_io *io, uint32_t events) {
 static void after_turn(vial_loop *l, void *arg) {
     (void)l;
     vial_worker *w = arg;
+    if (w->deferred) vial_conn_run_deferred(w);
     if (w->close_idle_pending) {
         w->close_idle_pending = false;
         vial_conn *c = w->conns;

@@ -52,6 +52,7 @@ typedef struct vial_worker {
     size_t conn_count;
     size_t max_connections;
     vial_conn *dead;         /* closed this turn, freed after it (events may still name them) */
+    vial_conn *deferred;     /* readable connections that had their share of this turn */
     vial_conn *free_conns;
     size_t free_conn_count;
     vial_task *free_tasks;
@@ -83,6 +84,7 @@ struct vial_conn {
     bool driving;    /* conn_drive() is on the stack */
     bool wait_timed_out;
     bool peer_closed; /* EPOLLRDHUP seen: a short read no longer means drained, EOF is pending */
+    bool deferred;    /* on the worker's deferred list */
     uint32_t served; /* responses queued so far */
     char *rbuf;
     uint32_t rcap, rlen;
@@ -98,6 +100,7 @@ struct vial_conn {
     vial_sockaddr remote;
     vial_sockaddr local;
     vial_conn *next_dead;
+    vial_conn *next_deferred;
 };
 
 /* worker.c */
@@ -119,6 +122,8 @@ void vial_conn_open(vial_worker *w, int fd, const vial_sockaddr *remote);
 /* Runs the connection's state machine (reads, parses, dispatches, flushes). */
 void vial_conn_drive(vial_conn *c);
 void vial_conn_close(vial_conn *c);
+/* Drives the connections deferred during this turn (after its events). */
+void vial_conn_run_deferred(vial_worker *w);
 /* Arms the connection's single timer for a purpose (TIMER_*). */
 void vial_conn_set_timer(vial_conn *c, int kind, int ms);
 /* Makes sure the output buffer exists; -1 when out of memory. */

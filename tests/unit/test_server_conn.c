@@ -382,3 +382,54 @@ Test(conn, half_close_mid_head_closes_at_once, .init = setup, .fini = teardown) 
     cr_assert_eq(worker.conn_count, 0, "the connection waited for its header timeout");
     cr_assert_eq(handler_calls, 0);
 }
+
+/* A client with a deep backlog of pipelined requests gets a bounded share
+ * of a turn: it waits behind the others with bytes still unread, and is
+ * served in full over the next turns. */
+#include <sys/ioctl.h>
+
+Test(conn, a_deep_pipeline_yields_to_other_connections, .init = setup, .fini = teardown) {
+    int sv[2];
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+    vial_sockaddr remote;
+    memset(&remote, 0, sizeof remote);
+    remote.sa.sa_family = AF_UNIX;
+    vial_conn_open(&worker, sv[1], &remote);
+    vial_conn *stream = worker.conns;
+    cr_assert_neq(stream, conn);
+    int sndbuf = 1 << 20; /* room for a backlog well past one turn's share (net.core.wmem_max permitting) */
+    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+    setsockopt(stream->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf); /* the answers never block either */
+    /* ~1 KiB requests, small answers: the reads, not the writes, set the pace. */
+    static char req[1200];
+    char pad[1001];
+    memset(pad, 'p', 1000);
+    pad[1000] = '\0';
+    int rl = snprintf(req, sizeof req, "GET /s HTTP/1.1\r\nHost: t\r\nX-Pad: %s\r\n\r\n", pad);
+    size_t queued = 0;
+    int requests = 0;
+    while (send(sv[0], req, (size_t)rl, MSG_DONTWAIT) == rl) {
+        queued += (size_t)rl;
+        requests++;
+    }
+    cr_assert_gt(queued, 160000, "precondition: the socket buffer holds only %zu bytes", queued);
+    send_str("GET /other HTTP/1.1\r\nHost: t\r\n\r\n");
+    vial_loop_turn(&worker.loop, 10);
+    char buf[1 << 16];
+    cr_assert_gt(recv(client_fd, buf, sizeof buf, MSG_DONTWAIT), 0, "the other connection was not served this turn");
+    int unread = 0;
+    ioctl(stream->fd, FIONREAD, &unread);
+    cr_assert_gt(unread, 0, "the deep pipeline was drained in one go");
+    /* And every request is answered, in the following turns. */
+    int answered = 0;
+    for (int i = 0; i < 2000 && answered < requests; i++) {
+        vial_loop_turn(&worker.loop, 10);
+        ssize_t n;
+        while ((n = recv(sv[0], buf, sizeof buf, MSG_DONTWAIT)) > 0)
+            for (ssize_t k = 0; k + 8 < n; k++)
+                if (memcmp(buf + k, "HTTP/1.1", 8) == 0) answered++;
+    }
+    cr_assert_eq(answered, requests);
+    close(sv[0]);
+    turns(3);
+}
