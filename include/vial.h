@@ -1498,6 +1498,132 @@ bool vial_check_password(const char *pwhash, const char *password);
 
 /* ==== section: templates (src/template) ==== */
 
+/* Jinja2's language, compiled once per environment and rendered into a
+ * vial_buf from the caller's arena. An environment is not thread-safe: use one
+ * per worker (the server's workers are processes, each with its own copy). */
+typedef struct vial_tpl_env vial_tpl_env;
+
+enum {
+    VIAL_TPL_AUTOESCAPE_OFF,    /* never escape (Jinja2's default) */
+    VIAL_TPL_AUTOESCAPE_ON,     /* always escape */
+    VIAL_TPL_AUTOESCAPE_BY_NAME /* Flask: on for .html .htm .xml .xhtml names and for strings */
+};
+
+/* Environment options; zero-filled means Jinja2's defaults (autoescape off). */
+typedef struct vial_tpl_options {
+    int autoescape;             /* VIAL_TPL_AUTOESCAPE_* */
+    bool trim_blocks;           /* drop the first newline after a block tag */
+    bool lstrip_blocks;         /* strip spaces/tabs before a block tag at line start */
+    bool keep_trailing_newline; /* keep the template's final newline */
+    bool strict_undefined;      /* undefined values raise on any use but `is defined`/default */
+    bool auto_reload;           /* re-stat template files and recompile changed ones (debug) */
+    size_t max_output;          /* cap on one render's output; 0 = 64 MiB (a smaller vial_buf max wins) */
+    int max_depth;              /* nested macro calls, includes, recursive loops; 0 = 200 */
+    uint64_t max_steps;         /* loop iterations + calls per render; 0 = unlimited */
+} vial_tpl_options;
+
+#define VIAL_TPL_ERR_SYNTAX 1    /* the template text is invalid */
+#define VIAL_TPL_ERR_RUNTIME 2   /* rendering failed (undefined, type error, ...) */
+#define VIAL_TPL_ERR_NOT_FOUND 3 /* a template could not be found */
+#define VIAL_TPL_ERR_LIMIT 4     /* output, depth or step limit reached */
+#define VIAL_TPL_ERR_MEMORY 5    /* the arena ran out */
+
+/* Where and why compiling or rendering failed. */
+typedef struct vial_tpl_error {
+    int kind;          /* VIAL_TPL_ERR_* */
+    char name[256];    /* template name ("<string>" for strings) */
+    char file[1024];   /* file path when loaded from disk, else the name */
+    int line, column;  /* 1-based; 0 when unknown */
+    char message[512]; /* Jinja2's wording where it has one */
+} vial_tpl_error;
+
+/* One call of a C filter, test or function from a template. */
+typedef struct vial_tpl_call {
+    vial_arena *arena;        /* the render's arena: allocate the result here */
+    void *user;               /* the render's user pointer (e.g. the request) */
+    void *data;               /* the pointer given at registration */
+    vial_value *const *args;  /* positional arguments; filters and tests get the value first */
+    size_t nargs;
+    const vial_value *kwargs; /* keyword arguments as an object, or NULL */
+    bool autoescape;          /* whether the calling template escapes output */
+    char error[256];          /* set through vial_tpl_fail */
+} vial_tpl_call;
+
+/* A C filter/test/function: returns a value (tests: its truthiness counts), or NULL after vial_tpl_fail. */
+typedef vial_value *(*vial_tpl_fn)(vial_tpl_call *call);
+
+/* Per-render inputs besides the context, none of them copied. */
+typedef struct vial_tpl_render_args {
+    const vial_value *globals; /* object of extra globals for this render (request, session, g...) */
+    void *user;                /* handed to C callables as call->user */
+    /* Globals computed only when a template names them (Flask's context processors:
+     * request, session, g); asked after the context and globals above, before the
+     * environment's. Returns NULL when it has no such name. */
+    vial_value *(*resolve)(void *user, vial_arena *arena, const char *name, size_t len);
+} vial_tpl_render_args;
+
+/* A new environment (opt NULL = defaults). */
+vial_tpl_env *vial_tpl_env_new(const vial_tpl_options *opt);
+/* Frees the environment and every compiled template. */
+void vial_tpl_env_free(vial_tpl_env *env);
+/* The environment's options (changing lexer options after templates were compiled needs vial_tpl_clear_cache). */
+vial_tpl_options *vial_tpl_env_options(vial_tpl_env *env);
+/* Appends a folder to the template search path (searched in order). */
+int vial_tpl_add_path(vial_tpl_env *env, const char *dir);
+/* Registers an in-memory template (looked up before the search path). */
+int vial_tpl_add_source(vial_tpl_env *env, const char *name, const char *source, size_t len);
+/* Registers a filter: {{ x|name(a, b=c) }} calls fn with args [x, a] and kwargs {b: c}. */
+int vial_tpl_add_filter(vial_tpl_env *env, const char *name, vial_tpl_fn fn, void *data);
+/* Registers a test: {% if x is name(a) %} calls fn with args [x, a]. */
+int vial_tpl_add_test(vial_tpl_env *env, const char *name, vial_tpl_fn fn, void *data);
+/* Registers a global function: {{ name(a, k=v) }}. */
+int vial_tpl_add_function(vial_tpl_env *env, const char *name, vial_tpl_fn fn, void *data);
+/* Registers a global value (deep-copied into the environment). */
+int vial_tpl_add_global(vial_tpl_env *env, const char *name, const vial_value *value);
+/* Forgets compiled templates (they are recompiled on next use). */
+void vial_tpl_clear_cache(vial_tpl_env *env);
+/* Compiles a template by name now (warms the cache; reports syntax errors early). */
+int vial_tpl_load(vial_tpl_env *env, const char *name, vial_tpl_error *err);
+/* Renders template `name` with context ctx (object or NULL), appending to out; memory from arena. */
+int vial_tpl_render(vial_tpl_env *env, const char *name, const vial_value *ctx, const vial_tpl_render_args *extra,
+                    vial_arena *arena, vial_buf *out, vial_tpl_error *err);
+/* Compiles and renders a template given as text (autoescape follows the environment's rule for strings). */
+int vial_tpl_render_string(vial_tpl_env *env, const char *source, size_t len, const vial_value *ctx,
+                           const vial_tpl_render_args *extra, vial_arena *arena, vial_buf *out,
+                           vial_tpl_error *err);
+/* A C callable's argument: positional i, else keyword kw (NULL), else NULL. */
+vial_value *vial_tpl_arg(const vial_tpl_call *call, size_t i, const char *kw);
+/* Fails the call with a message (shown with the template location); returns NULL. */
+vial_value *vial_tpl_fail(vial_tpl_call *call, const char *fmt, ...) VIAL_PRINTF(2, 3);
+/* True when v is a template's undefined value (core code sees it as null). */
+bool vial_tpl_is_undefined(const vial_value *v);
+/* Formats an error as "file:line:column: message". */
+int vial_tpl_error_format(const vial_tpl_error *err, vial_buf *out);
+/* Appends numbered source lines around line (context lines each side) with a caret under column. */
+int vial_tpl_excerpt(const char *source, size_t len, int line, int column, int context, vial_buf *out);
+/* vial_tpl_excerpt for the template an error names (from the cache or the search path). */
+int vial_tpl_error_excerpt(vial_tpl_env *env, const vial_tpl_error *err, int context, vial_buf *out);
+
+/* ---- templates in the app (render_template) ---- */
+
+/* render_template into the response (text/html): templates/ of the app, then of blueprints.
+ * A template error is a 500 naming file, line and column (with an excerpt in debug mode). */
+int vial_render(vial_res *rs, const char *name, const vial_value *ctx);
+/* render_template_string into the response. */
+int vial_render_string(vial_res *rs, const char *source, const vial_value *ctx);
+/* render_template's string, in the request's arena (for mails, fragments, JSON fields). */
+char *vial_render_template(vial_req *rq, const char *name, const vial_value *ctx);
+/* The app's template environment (created on first use). */
+vial_tpl_env *vial_template_env(vial_app *app);
+/* @app.template_filter: {{ x|name }} calls fn. */
+int vial_template_filter(vial_app *app, const char *name, vial_tpl_fn fn, void *data);
+/* @app.template_test: {% if x is name %}. */
+int vial_template_test(vial_app *app, const char *name, vial_tpl_fn fn, void *data);
+/* @app.template_global for a function: {{ name(...) }}; call->user is the vial_req. */
+int vial_template_function(vial_app *app, const char *name, vial_tpl_fn fn, void *data);
+/* A global value every template sees (copied). */
+int vial_template_global(vial_app *app, const char *name, const vial_value *value);
+
 /* ==== end section: templates ==== */
 
 /* ==== section: database (src/db) ==== */
