@@ -198,4 +198,11 @@ bool vial_db_table_exists(vial_db_conn *c, vial_arena *a, const char *table, int
 int vial_db_autogen(vial_db_conn *c, vial_arena *a, const vial_model *const *models, vial_buf *up, vial_buf *down,
                     vial_buf *notes);
 
+/* ---- the app's database (db_app.c, db_cli.c) ---- */
+
+/* The models the app registered with vial_db_models (NULL when none). */
+const vial_model *const *vial_db_app_models(vial_app *app);
+/* `./app db ...`: the CLI's db group (app->db_command). */
+int vial_db_app_cli(vial_app *app, const char *prog, int argc, char **argv);
+
 #endif
