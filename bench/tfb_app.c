@@ -110,14 +110,13 @@ static const char *const fortunes[] = {
     "After enough decimal places, nobody gives a damn.",
     "A bad random number generator: 1, 1, 1, 1, 1, 4.33e+67, 1, 1, 1",
     "A computer program does what you tell it to do, not what you want it to do.",
-    "Emacs is a nice operating system, but I prefer UNIX. \xe2\x80\x94 Tom Christaensen",
+    "Emacs is a nice operating system, but I prefer UNIX. — Tom Christaensen",
     "Any program that runs right is obsolete.",
-    "A list is only as strong as its weakest link. \xe2\x80\x94 Donald Knuth",
+    "A list is only as strong as its weakest link. — Donald Knuth",
     "Feature: A bug with seniority.",
     "Computers make very fast, very accurate mistakes.",
     "<script>alert(\"This should not be displayed in a browser alert box.\");</script>",
-    "\xe3\x83\x95\xe3\x83\xac\xe3\x83\xbc\xe3\x83\xa0\xe3\x83\xaf\xe3\x83\xbc\xe3\x82\xaf\xe3\x81\xae\xe3\x83\x99\xe3"
-    "\x83\xb3\xe3\x83\x81\xe3\x83\x9e\xe3\x83\xbc\xe3\x82\xaf",
+    "フレームワークのベンチマーク",
 };
 
 static int init_db(vial_app *app, vial_cmd *cmd) {
