@@ -571,8 +571,13 @@ void *vial_g_get_ptr(vial_req *rq, const char *key);
 
 /* Ends the request with an HTTP error (Flask's abort(404)); the error handler answers. Does not return. */
 VIAL_NORETURN void vial_abort(vial_req *rq, int code);
+#define vial_abort(rq, code) vial_abort_at((rq), (code), __FILE__, __LINE__, __func__, NULL)
 /* abort with a description shown on the error page (abort(400, description=...)). */
 VIAL_NORETURN void vial_abort_msg(vial_req *rq, int code, const char *fmt, ...) VIAL_PRINTF(3, 4);
+#define vial_abort_msg(rq, code, ...) vial_abort_at((rq), (code), __FILE__, __LINE__, __func__, __VA_ARGS__)
+/* What vial_abort / vial_abort_msg expand to: records where the abort came from (the debug page shows it). */
+VIAL_NORETURN void vial_abort_at(vial_req *rq, int code, const char *file, int line, const char *func, const char *fmt, ...)
+    VIAL_PRINTF(6, 7);
 /* The description given to vial_abort_msg (for error handlers), or the default one. */
 const char *vial_error_description(vial_req *rq);
 

@@ -158,6 +158,8 @@ struct vial_req {
     vial_value *view_args; /* object: converted URL parameters */
     jmp_buf *abort_jmp;
     int abort_code;
+    const char *abort_file, *abort_func; /* where vial_abort was called (debug page) */
+    int abort_line;
     unsigned allow_bits; /* the rule's methods, for 405 and OPTIONS' Allow */
     const char *abort_description;
     vial_value *g;
@@ -194,6 +196,7 @@ void app_compile_routes(vial_app *app);
 
 /* errors.c */
 void app_default_error_page(vial_res *rs, int code, const char *description);
+void app_debug_error_page(vial_req *rq, vial_res *rs, int code);
 const char *app_error_description(int code);
 
 /* response.c */

@@ -165,18 +165,40 @@ static int run_user_command(vial_app *app, const char *prog, vial_cmd *cmd, int 
 
 /* ---- built-in commands ---- */
 
+typedef struct help_row {
+    const char *name, *help;
+    int help_len;
+} help_row;
+
+static int help_row_cmp(const void *a, const void *b) {
+    return strcmp(((const help_row *)a)->name, ((const help_row *)b)->name);
+}
+
 static void main_help(vial_app *app, const char *prog) {
     printf("Usage: %s [OPTIONS] COMMAND [ARGS]...\n\n", prog);
     printf("  %s: a vial application (Flask for C).\n\n", app->name);
     printf("Options:\n  --help  Show this message and exit.\n\nCommands:\n");
-    printf("  %-8s  %s\n", "config", "Show the effective configuration (secrets masked).");
-    if (app->db_command) printf("  %-8s  %s\n", "db", "Database migrations: init, revision, upgrade, downgrade...");
-    printf("  %-8s  %s\n", "routes", "Show the routes for the app.");
-    printf("  %-8s  %s\n", "run", "Run the server.");
+    help_row rows[sizeof app->cmds / sizeof app->cmds[0] + 4];
+    size_t n = 0;
+    rows[n++] = (help_row){"config", "Show the effective configuration (secrets masked).", -1};
+    if (app->db_command) rows[n++] = (help_row){"db", "Database migrations: init, revision, upgrade, downgrade...", -1};
+    rows[n++] = (help_row){"routes", "Show the routes for the app.", -1};
+    rows[n++] = (help_row){"run", "Run the server.", -1};
     for (size_t i = 0; i < app->cmd_count; i++) {
         const char *help = app->cmds[i]->help;
         const char *nl = strchr(help, '\n');
-        printf("  %-8s  %.*s\n", app->cmds[i]->name, nl ? (int)(nl - help) : (int)strlen(help), help);
+        rows[n++] = (help_row){app->cmds[i]->name, help, nl ? (int)(nl - help) : -1};
+    }
+    /* Click lists commands alphabetically. */
+    qsort(rows, n, sizeof rows[0], help_row_cmp);
+    int width = 6;
+    for (size_t i = 0; i < n; i++)
+        if ((int)strlen(rows[i].name) > width) width = (int)strlen(rows[i].name);
+    for (size_t i = 0; i < n; i++) {
+        if (rows[i].help_len >= 0)
+            printf("  %-*s  %.*s\n", width, rows[i].name, rows[i].help_len, rows[i].help);
+        else
+            printf("  %-*s  %s\n", width, rows[i].name, rows[i].help);
     }
 }
 

@@ -25,23 +25,36 @@ int app_add_extension(vial_app *app, const app_extension *ext) {
     return 0;
 }
 
-VIAL_NORETURN void vial_abort(vial_req *rq, int code) {
+VIAL_NORETURN void vial_abort_at(vial_req *rq, int code, const char *file, int line, const char *func, const char *fmt,
+                                 ...) {
     if (code < 100 || code > 999) code = 500;
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        rq->abort_description = vial_arena_vsprintf(rq->arena, fmt, ap);
+        va_end(ap);
+    }
     rq->abort_code = code;
+    rq->abort_file = file;
+    rq->abort_line = line;
+    rq->abort_func = func;
     if (!rq->abort_jmp) {
         /* No dispatch frame: a programming error (abort outside a request). */
-        vial_log(VIAL_LOG_ERROR, "vial_abort(%d) called outside a request", code);
+        vial_log(VIAL_LOG_ERROR, "vial_abort(%d) called outside a request (%s:%d)", code, file ? file : "?", line);
         abort();
     }
     longjmp(*rq->abort_jmp, 1);
 }
 
-VIAL_NORETURN void vial_abort_msg(vial_req *rq, int code, const char *fmt, ...) {
+/* The function forms, for code that takes their address. */
+VIAL_NORETURN void(vial_abort)(vial_req *rq, int code) { vial_abort_at(rq, code, NULL, 0, NULL, NULL); }
+
+VIAL_NORETURN void(vial_abort_msg)(vial_req *rq, int code, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     rq->abort_description = vial_arena_vsprintf(rq->arena, fmt, ap);
     va_end(ap);
-    vial_abort(rq, code);
+    vial_abort_at(rq, code, NULL, 0, NULL, NULL);
 }
 
 const char *vial_error_description(vial_req *rq) {
@@ -66,10 +79,14 @@ static void default_page(vial_req *rq, vial_res *rs, int code) {
     res_clear(rs);
     rs->http->status = code;
     const char *description = rq->abort_description;
-    if (code == 500 && description && !app_settings_get(rq->app)->debug) {
+    if (code == 500 && description) {
         /* Details of a failure are for the log, not for the client (unless debugging). */
         vial_log(VIAL_LOG_ERROR, "%s %s: 500: %s", vial_method(rq), vial_path(rq), description);
-        description = NULL;
+        if (!app_settings_get(rq->app)->debug) description = NULL;
+    }
+    if (code >= 500 && app_settings_get(rq->app)->debug) {
+        app_debug_error_page(rq, rs, code);
+        return;
     }
     app_default_error_page(rs, code, description);
     if (code == 405 && rq->allow_bits) vial_set_header(rs, "Allow", app_allow_header(rq));

@@ -90,3 +90,52 @@ void app_default_error_page(vial_res *rs, int code, const char *description) {
     rs->http->body_kind = VIAL_BODY_BYTES;
     vial_content_type_set(rs, "text/html; charset=utf-8");
 }
+
+/* Debug mode's page for a server error: what failed, where vial_abort was
+ * called, and the request, so the developer does not have to go to the log.
+ * Never shown without DEBUG: it exposes internals. */
+void app_debug_error_page(vial_req *rq, vial_res *rs, int code) {
+    vial_buf *b = &rs->body;
+    const char *name = rs->http->reason ? rs->http->reason : vial_http_reason(code);
+    if (!name) name = "Unknown Error";
+    vial_buf_reset(b);
+    vial_buf_printf(b, "<!doctype html>\n<html lang=en>\n<title>%d ", code);
+    append_escaped(b, name, false);
+    vial_buf_puts(b, " // vial debug</title>\n<style>body{font-family:sans-serif;margin:2em}"
+                     "pre,code{background:#f4f4f4;padding:2px 4px}th{text-align:left;padding-right:1em}</style>\n<h1>");
+    append_escaped(b, name, false);
+    vial_buf_puts(b, "</h1>\n<p>");
+    const char *what = rq->abort_description ? rq->abort_description : app_error_description(code);
+    append_escaped(b, what ? what : "", true);
+    vial_buf_puts(b, "</p>\n");
+    if (rq->abort_file) {
+        vial_buf_printf(b, "<h2>Where</h2>\n<p><code>vial_abort(%d)</code> in <code>", code);
+        append_escaped(b, rq->abort_func ? rq->abort_func : "?", false);
+        vial_buf_puts(b, "()</code> at <code>");
+        append_escaped(b, rq->abort_file, false);
+        vial_buf_printf(b, ":%d</code></p>\n", rq->abort_line);
+    }
+    vial_buf_puts(b, "<h2>Request</h2>\n<table>\n<tr><th>method<td>");
+    append_escaped(b, vial_method(rq), false);
+    vial_buf_puts(b, "\n<tr><th>url<td>");
+    append_escaped(b, vial_url(rq), false);
+    vial_buf_puts(b, "\n<tr><th>endpoint<td>");
+    append_escaped(b, vial_endpoint(rq) ? vial_endpoint(rq) : "(none)", false);
+    if (rq->view_args) {
+        char *args = vial_json_encode(rq->arena, rq->view_args, VIAL_JSON_SPACED, NULL);
+        vial_buf_puts(b, "\n<tr><th>view args<td>");
+        append_escaped(b, args ? args : "", false);
+    }
+    vial_buf_puts(b, "\n<tr><th>remote addr<td>");
+    append_escaped(b, vial_remote_addr(rq), false);
+    vial_buf_puts(b, "\n</table>\n<h2>Headers</h2>\n<pre>");
+    const vial_http_request *r = &rq->ex->req;
+    for (size_t i = 0; i < r->header_count; i++) {
+        char *line = vial_arena_sprintf(rq->arena, "%.*s: %.*s\n", (int)r->headers[i].name.len, r->headers[i].name.ptr,
+                                        (int)r->headers[i].value.len, r->headers[i].value.ptr);
+        append_escaped(b, line ? line : "", false);
+    }
+    vial_buf_puts(b, "</pre>\n");
+    rs->http->body_kind = VIAL_BODY_BYTES;
+    vial_content_type_set(rs, "text/html; charset=utf-8");
+}
