@@ -84,6 +84,7 @@ struct vial_db {
     int open; /* connections holding a slot (idle + checked out) */
     uint64_t fork_gen;
     vial_db_stats st;
+    struct db_pool_waiter *wait_head, *wait_tail; /* requests queued for a connection, oldest first */
 };
 
 /* Transaction state reported by a driver. */
