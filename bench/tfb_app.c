@@ -48,16 +48,28 @@ VIAL_ROUTE(db, "/db", VIAL_GET) {
     vial_jsonify(rs, row);
 }
 
-VIAL_ROUTE(queries, "/queries", VIAL_GET) {
-    int n = queries_param(rq);
+/* N random rows, each read by its own statement. vial_query_many runs them as
+ * N separate statements; on PostgreSQL they go out pipelined (one round trip),
+ * on SQLite one after the other. */
+static vial_value *random_worlds(vial_req *rq, int n) {
+    vial_value *ids = vial_arena_alloc(vial_req_arena(rq), sizeof *ids * (size_t)n);
+    vial_db_args *sets = vial_arena_alloc(vial_req_arena(rq), sizeof *sets * (size_t)n);
+    if (!ids || !sets) vial_abort(rq, 500);
+    for (int i = 0; i < n; i++) {
+        ids[i] = VIAL_BIND(random_number());
+        sets[i] = (vial_db_args){&ids[i], 1};
+    }
+    vial_value *results = vial_query_many(rq, select_world, sets, (size_t)n);
     vial_value *worlds = vial_array(rq);
     for (int i = 0; i < n; i++) {
-        vial_value *row = vial_query_one(rq, select_world, random_number());
+        vial_value *row = vial_array_get(vial_array_get(results, (size_t)i), 0);
         if (!row) vial_abort(rq, 404);
         vial_array_push(worlds, row);
     }
-    vial_jsonify(rs, worlds);
+    return worlds;
 }
+
+VIAL_ROUTE(queries, "/queries", VIAL_GET) { vial_jsonify(rs, random_worlds(rq, queries_param(rq))); }
 
 /* Each row is read with its own query; the new numbers are written with one
  * UPDATE per request (the rules allow batching the writes, not the reads):
@@ -66,16 +78,15 @@ VIAL_ROUTE(queries, "/queries", VIAL_GET) {
 VIAL_ROUTE(updates, "/updates", VIAL_GET) {
     int n = queries_param(rq);
     vial_arena *a = vial_req_arena(rq);
-    vial_value *worlds = vial_array(rq);
     vial_value *args = vial_arena_alloc(a, sizeof *args * (size_t)n * 3);
     vial_buf sql;
     vial_buf_init(&sql, a, 0);
     if (!args) vial_abort(rq, 500);
     vial_buf_puts(&sql, "UPDATE World SET randomNumber = CASE id");
     int distinct = 0;
+    vial_value *worlds = random_worlds(rq, n);
     for (int i = 0; i < n; i++) {
-        vial_value *row = vial_query_one(rq, select_world, random_number());
-        if (!row) vial_abort(rq, 404);
+        vial_value *row = vial_array_get(worlds, (size_t)i);
         int64_t id = vial_get_int(row, "id", 0);
         int64_t number = random_number();
         int seen = -1;
@@ -90,7 +101,6 @@ VIAL_ROUTE(updates, "/updates", VIAL_GET) {
             vial_buf_puts(&sql, " WHEN ? THEN CAST(? AS INTEGER)");
         }
         vial_object_set(row, "randomNumber", vial_int(rq, number));
-        vial_array_push(worlds, row);
     }
     vial_buf_puts(&sql, " END WHERE id IN (");
     for (int k = 0; k < distinct; k++) {

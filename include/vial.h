@@ -1579,6 +1579,12 @@ vial_value *vial_db_one_args(vial_db_conn *c, vial_arena *a, const char *sql, vi
 vial_value *vial_db_scalar_args(vial_db_conn *c, vial_arena *a, const char *sql, vial_db_args args);
 /* Runs a statement; the number of rows it changed, or -1. */
 int64_t vial_db_exec_args(vial_db_conn *c, const char *sql, vial_db_args args);
+/* Runs sql once for each of n sets of values, as n separate statements (cursor.executemany for
+ * reads); PostgreSQL pipelines them (one round trip). An array of n arrays of rows, or NULL on the
+ * first failure. */
+vial_value *vial_db_query_many(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db_args *sets, size_t n);
+/* cursor.executemany(sql, sets): n runs (pipelined on PostgreSQL); the rows changed in all, or -1. */
+int64_t vial_db_exec_many(vial_db_conn *c, const char *sql, const vial_db_args *sets, size_t n);
 /* Runs several ;-separated statements without parameters (schema files); 0 or -1. */
 int vial_db_script(vial_db_conn *c, const char *sql);
 /* Rows changed by the last statement. */
@@ -1776,6 +1782,10 @@ vial_value *vial_query_one_or_404_args(vial_req *rq, const char *sql, vial_db_ar
 vial_value *vial_query_scalar_args(vial_req *rq, const char *sql, vial_db_args args);
 /* Runs a statement; the rows it changed. */
 int64_t vial_exec_args(vial_req *rq, const char *sql, vial_db_args args);
+/* sql run once per set of values (pipelined on PostgreSQL): an array of n arrays of rows. */
+vial_value *vial_query_many(vial_req *rq, const char *sql, const vial_db_args *sets, size_t n);
+/* executemany: n runs of sql (pipelined on PostgreSQL); the rows changed in all. */
+int64_t vial_exec_many(vial_req *rq, const char *sql, const vial_db_args *sets, size_t n);
 /* Id of the row the request's last INSERT created. */
 int64_t vial_last_insert_id(vial_req *rq);
 

@@ -541,6 +541,102 @@ int64_t vial_db_exec_args(vial_db_conn *c, const char *sql, vial_db_args args) {
     return c->changes;
 }
 
+/* Runs sql once per set of values: the driver's pipeline when it has one, else one run after the other. */
+static int run_many(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db_args *sets, size_t n,
+                    vial_value *results, int64_t *changes) {
+    *changes = 0;
+    if (c->dead) return c->code;
+    vial_db_set_code(c, VIAL_DB_OK);
+    if (!sql) return vial_db_fail(c, VIAL_DB_INVALID, "no SQL statement given");
+    if (n && !sets) return vial_db_fail(c, VIAL_DB_INVALID, "values missing");
+    for (size_t i = 0; i < n; i++) {
+        if (sets[i].len && !sets[i].items) return vial_db_fail(c, VIAL_DB_INVALID, "run %zu: values missing", i + 1);
+        if (check_args(c, &sets[i]) != 0) return c->code;
+    }
+    if (n == 0) return 0;
+    if (c->broken) return vial_db_fail(c, VIAL_DB_UNAVAILABLE, "the connection to %s was lost", c->db->url.display);
+    /* Every run's values are counted against the placeholders before the first run starts. */
+    vial_buf scratch;
+    vial_buf_init(&scratch, NULL, DB_SQL_MAX);
+    int nparams = 0;
+    char err[160];
+    int trc = vial_db_sql_translate(sql, &scratch, &nparams, err, sizeof err);
+    vial_buf_free(&scratch);
+    if (trc != 0) return vial_db_fail(c, VIAL_DB_INVALID, "%s", err);
+    for (size_t i = 0; i < n; i++)
+        if (sets[i].len != (size_t)nparams)
+            return vial_db_fail(c, VIAL_DB_INVALID, "run %zu: the statement has %d placeholder%s but %zu value%s given",
+                                i + 1, nparams, nparams == 1 ? "" : "s", sets[i].len, sets[i].len == 1 ? " was" : "s were");
+    const db_driver *drv = c->db->drv;
+    if (drv->run_many) {
+        bool was_idle = c->depth == 0 && drv->tx_status(c) == DB_TX_IDLE;
+        c->sent = false;
+        int rc = drv->run_many(c, a, sql, sets, n, results, changes);
+        if (rc == VIAL_DB_UNAVAILABLE && c->broken && was_idle && (!c->sent || vial_db_sql_readonly(sql))) {
+            /* As run(): a lost connection is replaced and the batch retried once when that cannot run it twice. */
+            vial_log(VIAL_LOG_WARNING, "database connection to %s lost (%s); reconnecting and retrying once",
+                     c->db->url.display, c->msg);
+            vial_db_stmt_clear(c);
+            drv->disconnect(c, false);
+            c->handle = NULL;
+            c->db->st.replaced++;
+            if (conn_open(c) != 0) {
+                c->broken = true;
+                vial_log(VIAL_LOG_ERROR, "database unavailable: %s", c->msg);
+                return c->code;
+            }
+            if (results) results->as.arr.len = 0;
+            vial_db_set_code(c, VIAL_DB_OK);
+            c->sent = false;
+            rc = drv->run_many(c, a, sql, sets, n, results, changes);
+        }
+        return rc;
+    }
+    for (size_t i = 0; i < n; i++) {
+        vial_value *rows = NULL;
+        if (results) {
+            rows = vial_new_array(a);
+            if (!rows || vial_array_push(results, rows) != 0) return vial_db_fail(c, VIAL_DB_NOMEM, "out of memory");
+        }
+        int rc = run(c, a, sql, &sets[i], rows, 0);
+        if (rc != 0) {
+            char prefix[32];
+            int plen = snprintf(prefix, sizeof prefix, "run %zu: ", i + 1);
+            size_t mlen = strlen(c->msg);
+            if ((size_t)plen + mlen >= sizeof c->msg) mlen = sizeof c->msg - 1 - (size_t)plen;
+            memmove(c->msg + plen, c->msg, mlen);
+            memcpy(c->msg, prefix, (size_t)plen);
+            c->msg[plen + mlen] = '\0';
+            return rc;
+        }
+        *changes += c->changes;
+    }
+    c->changes = *changes;
+    return 0;
+}
+
+vial_value *vial_db_query_many(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db_args *sets, size_t n) {
+    if (!c) return NULL;
+    if (!a) {
+        vial_db_fail(c, VIAL_DB_INVALID, "no arena given for the result");
+        return NULL;
+    }
+    vial_value *results = vial_new_array(a);
+    if (!results) {
+        vial_db_fail(c, VIAL_DB_NOMEM, "out of memory");
+        return NULL;
+    }
+    int64_t changes;
+    return run_many(c, a, sql, sets, n, results, &changes) == 0 ? results : NULL;
+}
+
+int64_t vial_db_exec_many(vial_db_conn *c, const char *sql, const vial_db_args *sets, size_t n) {
+    if (!c) return -1;
+    int64_t changes;
+    if (run_many(c, NULL, sql, sets, n, NULL, &changes) != 0) return -1;
+    return changes;
+}
+
 int vial_db_script(vial_db_conn *c, const char *sql) {
     if (!c) return -1;
     if (c->dead) return -1;

@@ -384,6 +384,18 @@ int64_t vial_exec_args(vial_req *rq, const char *sql, vial_db_args args) {
     return settle(rq, c) ? n : -1;
 }
 
+vial_value *vial_query_many(vial_req *rq, const char *sql, const vial_db_args *sets, size_t n) {
+    vial_db_conn *c = vial_req_db(rq);
+    vial_value *results = vial_db_query_many(c, rq->arena, sql, sets, n);
+    return settle(rq, c) ? results : NULL;
+}
+
+int64_t vial_exec_many(vial_req *rq, const char *sql, const vial_db_args *sets, size_t n) {
+    vial_db_conn *c = vial_req_db(rq);
+    int64_t changed = vial_db_exec_many(c, sql, sets, n);
+    return settle(rq, c) ? changed : -1;
+}
+
 int64_t vial_last_insert_id(vial_req *rq) {
     vial_db_conn *c = vial_req_db(rq);
     int64_t id = vial_db_last_insert_id(c);
