@@ -1322,9 +1322,283 @@ bool vial_check_password_hash(const char *pwhash, const char *password);
 int vial_check_password_hash_ex(const char *pwhash, size_t pwhash_len, const char *password, size_t password_len,
                                 vial_password_error *err);
 
+/* ---- The session of a request (flask.session) ----
+ *
+ *   vial_session_set(rq, "user_id", vial_int(rq, 31));        session["user_id"] = 31
+ *   vial_value *v = vial_session_get(rq, "user_id");           session.get("user_id")  (NULL: absent)
+ *   vial_session_pop(rq, "user_id");                           session.pop("user_id", None)
+ *   vial_session_clear(rq);                                    session.clear()
+ *   vial_session_permanent(rq, true);                          session.permanent = True
+ *
+ * The session is opened on first use (a request that never touches it parses
+ * no cookie) and saved when the response is finished, as Flask's
+ * SecureCookieSessionInterface: the cookie is written only when the session
+ * was modified, or on every request for a permanent session while
+ * SESSION_REFRESH_EACH_REQUEST is true; an emptied session deletes the
+ * cookie; "Vary: Cookie" is added when the session was accessed. Settings:
+ * SECRET_KEY, SECRET_KEY_FALLBACKS, SESSION_COOKIE_NAME/_DOMAIN/_PATH/
+ * _HTTPONLY/_SECURE/_SAMESITE/_PARTITIONED, PERMANENT_SESSION_LIFETIME,
+ * SESSION_REFRESH_EACH_REQUEST. SESSION_TYPE "redis" keeps the data in Redis
+ * (SESSION_REDIS_URL, SESSION_KEY_PREFIX, SESSION_REDIS_TIMEOUT, SESSION_PERMANENT)
+ * with only a signed id in the cookie; Redis down → 503. With no SECRET_KEY the
+ * session reads as empty and writing it is a 500 with Flask's message. Values
+ * are stored by reference: a value changed in place after vial_session_set
+ * needs vial_session_modified (Flask's session.modified = True). */
+
+/* session.get(key): the value, or NULL when absent. */
+vial_value *vial_session_get(vial_req *rq, const char *key);
+/* session.get(key) as a C string, or NULL when absent or not a string. */
+const char *vial_session_get_str(vial_req *rq, const char *key);
+/* session.get(key) as an integer, or fallback. */
+int64_t vial_session_get_int(vial_req *rq, const char *key, int64_t fallback);
+/* key in session. */
+bool vial_session_contains(vial_req *rq, const char *key);
+/* session[key] = value (NULL stores None). */
+void vial_session_set(vial_req *rq, const char *key, vial_value *value);
+/* session[key] = "text". */
+void vial_session_set_str(vial_req *rq, const char *key, const char *text);
+/* session[key] = integer. */
+void vial_session_set_int(vial_req *rq, const char *key, int64_t value);
+/* session.pop(key, None): the removed value, or NULL. */
+vial_value *vial_session_pop(vial_req *rq, const char *key);
+/* session.clear(). */
+void vial_session_clear(vial_req *rq);
+/* The whole session dict (read it; change it through the functions above). */
+const vial_value *vial_session(vial_req *rq);
+/* session.permanent = permanent (stored as "_permanent", as Flask). */
+void vial_session_permanent(vial_req *rq, bool permanent);
+/* session.permanent. */
+bool vial_session_is_permanent(vial_req *rq);
+/* session.modified = True: save it even though only a nested value changed. */
+void vial_session_modified(vial_req *rq);
+
+/* ---- Flash messages (flask.flash / get_flashed_messages) ----
+ *
+ * Stored in the session under "_flashes" as Flask does (a list of
+ * (category, message) tuples), so a Flask app sharing the cookie shows them. */
+
+/* flash(message, category): category NULL means "message". */
+void vial_flash(vial_req *rq, const char *message, const char *category);
+
+/* Options of get_flashed_messages (designated initializers). */
+typedef struct vial_flash_opts {
+    bool with_categories;             /* items are (category, message) tuples instead of messages */
+    const char *const *category_filter; /* NULL-terminated list; NULL: every category */
+} vial_flash_opts;
+/* get_flashed_messages(...): an array (strings, or tuples with with_categories); the first call of a
+ * request removes them from the session, later calls in the same request see the same list. */
+vial_value *vial_get_flashed_messages_with(vial_req *rq, const vial_flash_opts *opts);
+#define vial_get_flashed_messages(rq, ...) vial_get_flashed_messages_with((rq), &(vial_flash_opts){__VA_ARGS__})
+
+/* ---- CSRF protection (Flask-WTF's CSRFProtect) ----
+ *
+ * vial_csrf_protect(app) checks every POST, PUT, PATCH and DELETE
+ * (WTF_CSRF_METHODS) before the view: the token comes from the form field
+ * "csrf_token" (WTF_CSRF_FIELD_NAME, also "<prefix>-csrf_token") or the
+ * X-CSRFToken / X-CSRF-Token header (WTF_CSRF_HEADERS). A bad or missing
+ * token answers 400 with Flask-WTF's reason ("The CSRF token is missing.").
+ * Tokens are Flask-WTF's: URLSafeTimedSerializer(WTF_CSRF_SECRET_KEY or
+ * SECRET_KEY, salt "wtf-csrf-token") over a random value kept in the session
+ * as "csrf_token", valid WTF_CSRF_TIME_LIMIT seconds. WTF_CSRF_ENABLED false
+ * turns the check off; WTF_CSRF_CHECK_DEFAULT false leaves it to views
+ * (vial_csrf_check); over https WTF_CSRF_SSL_STRICT also checks the Referer. */
+
+/* CSRFProtect(app). */
+int vial_csrf_protect(vial_app *app);
+/* @csrf.exempt for a view: its endpoint ("login", "api.upload"). */
+int vial_csrf_exempt(vial_app *app, const char *endpoint);
+/* csrf.exempt(blueprint). */
+int vial_csrf_exempt_blueprint(vial_bp *bp);
+/* generate_csrf(): the token for forms and headers (the same one for the whole request). */
+const char *vial_csrf_token(vial_req *rq);
+/* validate_csrf(token): NULL when valid, else Flask-WTF's reason. */
+const char *vial_csrf_validate(vial_req *rq, const char *token);
+/* csrf.protect(): checks this request now (400 with the reason on failure). */
+void vial_csrf_check(vial_req *rq);
+
+/* ---- Login (Flask-Login's core) ----
+ *
+ *   static vial_value *load_user(vial_req *rq, const char *user_id) { ...row or NULL... }
+ *   vial_login_manager(app, .user_loader = load_user, .login_view = "login");
+ *   vial_login_user(rq, "42", .remember = true);    login_user(user, remember=True)
+ *   vial_current_user(rq)                           current_user (NULL: anonymous)
+ *   vial_login_required_view(app, "profile");       @login_required
+ *
+ * The session keys are Flask-Login's ("_user_id", "_fresh", "_id", "_remember"),
+ * the remember-me cookie is Flask-Login's ("<id>|<hmac-sha512 hex>", signed with
+ * SECRET_KEY; REMEMBER_COOKIE_NAME/_DURATION/_DOMAIN/_PATH/_SECURE/_HTTPONLY/
+ * _SAMESITE/_REFRESH_EACH_REQUEST), so a Flask app sharing the secret key
+ * sees the same user logged in. */
+
+/* Loads a user from its id: a value (a database row...) or NULL when there is no such user. */
+typedef vial_value *(*vial_user_loader)(vial_req *rq, const char *user_id);
+/* Loads a user held in a C struct, or NULL. */
+typedef void *(*vial_user_loader_ptr)(vial_req *rq, const char *user_id);
+
+/* LoginManager settings; zero means Flask-Login's default. */
+typedef struct vial_login_options {
+    vial_user_loader user_loader;         /* @login_manager.user_loader (values) */
+    vial_user_loader_ptr user_loader_ptr; /* or for C structs */
+    const char *login_view;               /* endpoint ("auth.login") or URL; NULL: unauthorized is 401 */
+    const char *login_message;            /* NULL: "Please log in to access this page."; "": none */
+    const char *login_message_category;   /* NULL: "message" */
+    const char *session_protection;       /* NULL: "basic"; "strong"; "none" */
+} vial_login_options;
+
+/* LoginManager(app) with options. */
+int vial_login_manager_with(vial_app *app, const vial_login_options *opts);
+#define vial_login_manager(app, ...) vial_login_manager_with((app), &(vial_login_options){__VA_ARGS__})
+/* login_manager.blueprint_login_views[bp] = endpoint. */
+int vial_login_view_for_blueprint(vial_bp *bp, const char *login_view);
+
+/* Options of login_user. */
+typedef struct vial_login_user_opts {
+    bool remember;            /* set the remember-me cookie */
+    int64_t duration;         /* remember cookie lifetime in seconds; 0: REMEMBER_COOKIE_DURATION */
+    bool not_fresh;           /* fresh=False */
+    bool force;               /* log in even a user whose "is_active" is false */
+    vial_value *user;         /* the user, when already loaded (else the loader runs when needed) */
+    void *user_ptr;
+} vial_login_user_opts;
+/* login_user(user): user_id is the user's get_id(); false when the user is inactive or unknown. */
+bool vial_login_user_with(vial_req *rq, const char *user_id, const vial_login_user_opts *opts);
+#define vial_login_user(rq, user_id, ...) vial_login_user_with((rq), (user_id), &(vial_login_user_opts){__VA_ARGS__})
+/* logout_user(). */
+void vial_logout_user(vial_req *rq);
+/* current_user: the loaded user value, NULL when anonymous. */
+vial_value *vial_current_user(vial_req *rq);
+/* current_user for C-struct users (vial_user_loader_ptr), NULL when anonymous. */
+void *vial_current_user_ptr(vial_req *rq);
+/* current_user.get_id(), NULL when anonymous. */
+const char *vial_current_user_id(vial_req *rq);
+/* current_user.is_authenticated. */
+bool vial_is_authenticated(vial_req *rq);
+/* login_fresh(): logged in by the form in this session, not from the remember cookie. */
+bool vial_login_fresh(vial_req *rq);
+/* @login_required as a guard: a before_request hook (vial_bp_before_request(bp, vial_login_required)),
+ * or first line of a view (if (vial_login_required(rq, rs)) return;). True when it answered:
+ * a redirect to the login view with ?next=, or 401 without one. */
+bool vial_login_required(vial_req *rq, vial_res *rs);
+/* Marks endpoints login-required: "profile", "admin.users", or "admin.*" for a whole blueprint. */
+int vial_login_required_view(vial_app *app, const char *endpoint);
+/* The ?next= target when it stays on this site (a path, or an http(s) URL to this host), else NULL.
+ * Refuses other hosts, scheme-relative "//evil", "/\\evil", other schemes and control characters. */
+const char *vial_safe_next(vial_req *rq);
+/* vial_safe_next for any URL text. */
+bool vial_is_safe_redirect(vial_req *rq, const char *target);
+
+/* ---- Passwords in a request ---- */
+
+/* generate_password_hash(password) in the request's arena (VIAL_PASSWORD_DEFAULT_METHOD). */
+char *vial_generate_password(vial_req *rq, const char *password);
+/* check_password_hash(hash, password). */
+bool vial_check_password(const char *pwhash, const char *password);
+
 /* ==== end section: session ==== */
 
 /* ==== section: templates (src/template) ==== */
+
+/* Jinja2's language, compiled once per environment and rendered into a
+ * vial_buf from the caller's arena. An environment is not thread-safe: use one
+ * per worker (the server's workers are processes, each with its own copy). */
+typedef struct vial_tpl_env vial_tpl_env;
+
+enum {
+    VIAL_TPL_AUTOESCAPE_OFF,    /* never escape (Jinja2's default) */
+    VIAL_TPL_AUTOESCAPE_ON,     /* always escape */
+    VIAL_TPL_AUTOESCAPE_BY_NAME /* Flask: on for .html .htm .xml .xhtml names and for strings */
+};
+
+/* Environment options; zero-filled means Jinja2's defaults (autoescape off). */
+typedef struct vial_tpl_options {
+    int autoescape;             /* VIAL_TPL_AUTOESCAPE_* */
+    bool trim_blocks;           /* drop the first newline after a block tag */
+    bool lstrip_blocks;         /* strip spaces/tabs before a block tag at line start */
+    bool keep_trailing_newline; /* keep the template's final newline */
+    bool strict_undefined;      /* undefined values raise on any use but `is defined`/default */
+    bool auto_reload;           /* re-stat template files and recompile changed ones (debug) */
+    size_t max_output;          /* cap on one render's output; 0 = 64 MiB (a smaller vial_buf max wins) */
+    int max_depth;              /* nested macro calls, includes, recursive loops; 0 = 200 */
+    uint64_t max_steps;         /* loop iterations + calls per render; 0 = unlimited */
+} vial_tpl_options;
+
+#define VIAL_TPL_ERR_SYNTAX 1    /* the template text is invalid */
+#define VIAL_TPL_ERR_RUNTIME 2   /* rendering failed (undefined, type error, ...) */
+#define VIAL_TPL_ERR_NOT_FOUND 3 /* a template could not be found */
+#define VIAL_TPL_ERR_LIMIT 4     /* output, depth or step limit reached */
+#define VIAL_TPL_ERR_MEMORY 5    /* the arena ran out */
+
+/* Where and why compiling or rendering failed. */
+typedef struct vial_tpl_error {
+    int kind;          /* VIAL_TPL_ERR_* */
+    char name[256];    /* template name ("<string>" for strings) */
+    char file[1024];   /* file path when loaded from disk, else the name */
+    int line, column;  /* 1-based; 0 when unknown */
+    char message[512]; /* Jinja2's wording where it has one */
+} vial_tpl_error;
+
+/* One call of a C filter, test or function from a template. */
+typedef struct vial_tpl_call {
+    vial_arena *arena;        /* the render's arena: allocate the result here */
+    void *user;               /* the render's user pointer (e.g. the request) */
+    void *data;               /* the pointer given at registration */
+    vial_value *const *args;  /* positional arguments; filters and tests get the value first */
+    size_t nargs;
+    const vial_value *kwargs; /* keyword arguments as an object, or NULL */
+    bool autoescape;          /* whether the calling template escapes output */
+    char error[256];          /* set through vial_tpl_fail */
+} vial_tpl_call;
+
+/* A C filter/test/function: returns a value (tests: its truthiness counts), or NULL after vial_tpl_fail. */
+typedef vial_value *(*vial_tpl_fn)(vial_tpl_call *call);
+
+/* Per-render inputs besides the context, none of them copied. */
+typedef struct vial_tpl_render_args {
+    const vial_value *globals; /* object of extra globals for this render (request, session, g...) */
+    void *user;                /* handed to C callables as call->user */
+} vial_tpl_render_args;
+
+/* A new environment (opt NULL = defaults). */
+vial_tpl_env *vial_tpl_env_new(const vial_tpl_options *opt);
+/* Frees the environment and every compiled template. */
+void vial_tpl_env_free(vial_tpl_env *env);
+/* The environment's options (changing lexer options after templates were compiled needs vial_tpl_clear_cache). */
+vial_tpl_options *vial_tpl_env_options(vial_tpl_env *env);
+/* Appends a folder to the template search path (searched in order). */
+int vial_tpl_add_path(vial_tpl_env *env, const char *dir);
+/* Registers an in-memory template (looked up before the search path). */
+int vial_tpl_add_source(vial_tpl_env *env, const char *name, const char *source, size_t len);
+/* Registers a filter: {{ x|name(a, b=c) }} calls fn with args [x, a] and kwargs {b: c}. */
+int vial_tpl_add_filter(vial_tpl_env *env, const char *name, vial_tpl_fn fn, void *data);
+/* Registers a test: {% if x is name(a) %} calls fn with args [x, a]. */
+int vial_tpl_add_test(vial_tpl_env *env, const char *name, vial_tpl_fn fn, void *data);
+/* Registers a global function: {{ name(a, k=v) }}. */
+int vial_tpl_add_function(vial_tpl_env *env, const char *name, vial_tpl_fn fn, void *data);
+/* Registers a global value (deep-copied into the environment). */
+int vial_tpl_add_global(vial_tpl_env *env, const char *name, const vial_value *value);
+/* Forgets compiled templates (they are recompiled on next use). */
+void vial_tpl_clear_cache(vial_tpl_env *env);
+/* Compiles a template by name now (warms the cache; reports syntax errors early). */
+int vial_tpl_load(vial_tpl_env *env, const char *name, vial_tpl_error *err);
+/* Renders template `name` with context ctx (object or NULL), appending to out; memory from arena. */
+int vial_tpl_render(vial_tpl_env *env, const char *name, const vial_value *ctx, const vial_tpl_render_args *extra,
+                    vial_arena *arena, vial_buf *out, vial_tpl_error *err);
+/* Compiles and renders a template given as text (autoescape follows the environment's rule for strings). */
+int vial_tpl_render_string(vial_tpl_env *env, const char *source, size_t len, const vial_value *ctx,
+                           const vial_tpl_render_args *extra, vial_arena *arena, vial_buf *out,
+                           vial_tpl_error *err);
+/* A C callable's argument: positional i, else keyword kw (NULL), else NULL. */
+vial_value *vial_tpl_arg(const vial_tpl_call *call, size_t i, const char *kw);
+/* Fails the call with a message (shown with the template location); returns NULL. */
+vial_value *vial_tpl_fail(vial_tpl_call *call, const char *fmt, ...) VIAL_PRINTF(2, 3);
+/* True when v is a template's undefined value (core code sees it as null). */
+bool vial_tpl_is_undefined(const vial_value *v);
+/* Formats an error as "file:line:column: message". */
+int vial_tpl_error_format(const vial_tpl_error *err, vial_buf *out);
+/* Appends numbered source lines around line (context lines each side) with a caret under column. */
+int vial_tpl_excerpt(const char *source, size_t len, int line, int column, int context, vial_buf *out);
+/* vial_tpl_excerpt for the template an error names (from the cache or the search path). */
+int vial_tpl_error_excerpt(vial_tpl_env *env, const vial_tpl_error *err, int context, vial_buf *out);
 
 /* ==== end section: templates ==== */
 

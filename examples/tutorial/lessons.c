@@ -27,6 +27,7 @@ const lesson tutorial_lessons[] = {
     {"status", "自定义状态码和响应头", "/: \"hello, flask\", 201, {\"Company\": ...}", lesson_status},
     {"status-666", "自定义状态码和响应头", "/: status 666", lesson_status_666},
     {"cookie", "Cookie", "/set_cookie, /get_cookie, /del_cookie, cookie /login and /user", lesson_cookie},
+    {"session", "Session", "/set_session, /get_session, /del_session, session /login and /user", lesson_session},
 };
 
 const size_t tutorial_lesson_count = sizeof tutorial_lessons / sizeof tutorial_lessons[0];

@@ -55,5 +55,6 @@ vial_app *lesson_redirect_params(void);
 vial_app *lesson_status(void);
 vial_app *lesson_status_666(void);
 vial_app *lesson_cookie(void);
+vial_app *lesson_session(void);
 
 #endif

@@ -68,6 +68,13 @@ const EVP_MD *vial_digest_get(const char *name, size_t n);
 /* Releases a digest from vial_digest_get (no-op for built-in ones). */
 void vial_digest_release(const EVP_MD *md);
 
+/* ---- hmac.c ---- */
+
+/* HMAC(md, key, data) into out (EVP_MAX_MD_SIZE bytes); keyed contexts are
+ * cached per thread for the common digests. False on an OpenSSL failure. */
+bool vial_hmac(const EVP_MD *md, const void *key, size_t key_len, const void *data, size_t len, unsigned char *out,
+               unsigned *out_len);
+
 /* ---- tagged_json.c ---- */
 
 /* Flask's TaggedJSONSerializer.tag(): a tree of plain JSON values. */

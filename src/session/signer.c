@@ -78,7 +78,7 @@ static bool derive(const vial_signer *s, const signer_setup *st, vial_str secret
         out->len = secret.len;
         return true;
     case VIAL_KEY_DERIVATION_HMAC:
-        if (!HMAC(st->md, secret_bytes, (int)secret.len, salt_bytes, st->salt.len, out->buf, &len)) return false;
+        if (!vial_hmac(st->md, secret_bytes, secret.len, salt_bytes, st->salt.len, out->buf, &len)) return false;
         break;
     default: {
         EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -96,9 +96,7 @@ static bool derive(const vial_signer *s, const signer_setup *st, vial_str secret
 
 static bool mac(const signer_setup *st, const derived_key *k, const char *value, size_t len, unsigned char *out,
                 unsigned *out_len) {
-    static const unsigned char empty[1] = {0};
-    return HMAC(st->md, k->len ? k->key : empty, (int)k->len, len ? (const unsigned char *)value : empty, len, out,
-                out_len) != NULL;
+    return vial_hmac(st->md, k->key, k->len, value, len, out, out_len);
 }
 
 /* value + sep + base64url(signature) in the arena. */

@@ -216,7 +216,7 @@ def test_cli():
     check(r.returncode == 2 and "Usage: tutorial hello run" in r.stderr, f"bad --port: exit {r.returncode}, {r.stderr}")
     with open(os.path.join(SOURCE, "tests", "data", "tutorial", "flask_answers.json"), encoding="utf-8") as fh:
         answers = {l["lesson"]: l for l in json.load(fh)["lessons"]}
-    for name in ("regex", "body", "cookie"):
+    for name in ("regex", "body", "cookie", "session"):
         r = subprocess.run([TUTORIAL, name, "routes"], capture_output=True, text=True, timeout=30)
         check(r.returncode == 0 and r.stdout == answers[name]["routes"],
               f"tutorial {name} routes:\n{r.stdout}\nflask routes:\n{answers[name]['routes']}")
@@ -400,11 +400,43 @@ def test_cookies():
               f"cookie console:\nvial:\n{p.vial.console()}\nFlask:\n{p.flask.console()}")
 
 
+def test_sessions():
+    with Pair("session") as p:
+        # the same steps with requests.Session against both servers: statuses, bodies and the console agree
+        sessions = {"vial": requests.Session(), "flask": requests.Session()}
+        steps = [("GET", "/get_session", None), ("GET", "/set_session", None), ("GET", "/get_session", None),
+                 ("GET", "/del_session", None), ("GET", "/get_session", None), ("GET", "/user", None),
+                 ("POST", "/login", {"username": "root", "password": "bad"}), ("GET", "/user", None),
+                 ("POST", "/login", {"username": "root", "password": "123456"}), ("GET", "/user", None),
+                 ("GET", "/get_session", None)]
+        for method, path, form in steps:
+            r = {k: s.request(method, getattr(p, k).url + path, data=form, timeout=30) for k, s in sessions.items()}
+            check(r["vial"].status_code == r["flask"].status_code and r["vial"].content == r["flask"].content,
+                  f"session flow {method} {path}: vial {r['vial'].status_code} {r['vial'].text[:80]!r}, "
+                  f"Flask {r['flask'].status_code} {r['flask'].text[:80]!r}")
+            check(set(sessions["vial"].cookies.keys()) == set(sessions["flask"].cookies.keys()),
+                  f"cookie names after {path}: vial {sessions['vial'].cookies.keys()}, "
+                  f"Flask {sessions['flask'].cookies.keys()}")
+        # the course's SECRET_KEY is the same on both: each server reads the other's session cookie
+        for reader, writer in (("vial", "flask"), ("flask", "vial")):
+            cookie = sessions[writer].cookies.get("session")
+            r = requests.get(getattr(p, reader).url + "/user", cookies={"session": cookie}, allow_redirects=False,
+                             timeout=30)
+            check(r.status_code == 200 and r.text == "个人中心的信息展示",
+                  f"{reader} reading {writer}'s session cookie: {r.status_code} {r.text[:80]!r}")
+        r = requests.get(p.vial.url + "/user", cookies={"session": "forged.cookie.value"}, allow_redirects=False,
+                         timeout=30)
+        check(r.status_code == 302, f"a forged session cookie is no login: {r.status_code}")
+        p.vial.stop(), p.flask.stop()
+        check(p.vial.console() == p.flask.console(),
+              f"session console:\nvial:\n{p.vial.console()}\nFlask:\n{p.flask.console()}")
+
+
 def main():
     if not os.path.exists(TUTORIAL):
         print(f"FAIL: {TUTORIAL} is not built", file=sys.stderr)
         return 1
-    for test in (test_cli, test_routing, test_requests, test_responses, test_cookies):
+    for test in (test_cli, test_routing, test_requests, test_responses, test_cookies, test_sessions):
         try:
             test()
         except Exception as e:  # a crash is a failure, reported with the rest
