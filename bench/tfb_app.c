@@ -1,7 +1,8 @@
 /* tfb_app.c - TechEmpower's database tests on the full framework: /db,
  * /queries?queries=N, /updates?queries=N and /fortunes, written as a user
- * would with the request-level database API (vial_query_one, vial_exec) and a
- * Jinja2 template, on SQLite or PostgreSQL (DATABASE_URL). bench/tfb starts it
+ * would with the request-level database API (vial_query_one, vial_query_many,
+ * vial_exec) and a Jinja2 template (bench/templates/fortunes.html, the one the
+ * Flask app renders), on SQLite or PostgreSQL (DATABASE_URL). bench/tfb starts it
  * beside bench/tfb_flask.py, the same app in Flask, and compares them.
  *
  *   VIAL_DATABASE_URL=postgresql://... tfb_app init-db     World (10,000 rows) and Fortune (12 rows)
@@ -11,6 +12,8 @@
  * read, a new random id per query, results never cached, the request-time
  * fortune added and the list sorted in the app, every message escaped by
  * the template. */
+#include <libgen.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <vial.h>
@@ -112,9 +115,39 @@ VIAL_ROUTE(updates, "/updates", VIAL_GET) {
     vial_jsonify(rs, worlds);
 }
 
+/* ---- fortunes: all rows, one more added in memory, sorted, through a template ---- */
+
+static char template_dir[4096]; /* bench/templates beside this file */
+static vial_tpl_env *templates; /* one per worker process, made on first use */
+
+static int by_message(const void *x, const void *y) {
+    const vial_value *a = vial_object_get(*(vial_value *const *)x, "message");
+    const vial_value *b = vial_object_get(*(vial_value *const *)y, "message");
+    size_t n = a->as.s.len < b->as.s.len ? a->as.s.len : b->as.s.len;
+    int c = memcmp(a->as.s.ptr, b->as.s.ptr, n); /* UTF-8 byte order is code point order */
+    return c ? c : (a->as.s.len > b->as.s.len) - (a->as.s.len < b->as.s.len);
+}
+
+VIAL_ROUTE(fortunes, "/fortunes", VIAL_GET) {
+    vial_value *rows = vial_query(rq, "SELECT id, message FROM Fortune");
+    vial_array_push(rows, vial_pack(rq, "{s:i, s:s}", "id", 0, "message", "Additional fortune added at request time."));
+    qsort(rows->as.arr.items, rows->as.arr.len, sizeof *rows->as.arr.items, by_message);
+    if (!templates) {
+        templates = vial_tpl_env_new(&(vial_tpl_options){.autoescape = VIAL_TPL_AUTOESCAPE_BY_NAME});
+        if (!templates || vial_tpl_add_path(templates, template_dir) != 0) vial_abort(rq, 500);
+    }
+    vial_buf out;
+    vial_buf_init(&out, vial_req_arena(rq), 0);
+    vial_tpl_error err;
+    if (vial_tpl_render(templates, "fortunes.html", vial_pack(rq, "{s:o}", "fortunes", rows), NULL,
+                        vial_req_arena(rq), &out, &err) != 0)
+        vial_abort_msg(rq, 500, "%s:%d: %s", err.name, err.line, err.message);
+    vial_html(rs, vial_buf_cstr(&out));
+}
+
 /* ---- init-db: the benchmark's tables and rows ---- */
 
-static const char *const fortunes[] = {
+static const char *const fortune_rows[] = {
     "fortune: No such file or directory",
     "A computer scientist is someone who fixes things that aren't broken.",
     "After enough decimal places, nobody gives a damn.",
@@ -143,8 +176,8 @@ static int init_db(vial_app *app, vial_cmd *cmd) {
     if (vial_db_begin(c) != 0) goto out;
     for (int id = 1; id <= 10000; id++)
         if (vial_db_exec(c, "INSERT INTO World (id, randomNumber) VALUES (?, ?)", id, random_number()) != 1) goto out;
-    for (int i = 0; i < (int)(sizeof fortunes / sizeof fortunes[0]); i++)
-        if (vial_db_exec(c, "INSERT INTO Fortune (id, message) VALUES (?, ?)", i + 1, fortunes[i]) != 1) goto out;
+    for (int i = 0; i < (int)(sizeof fortune_rows / sizeof fortune_rows[0]); i++)
+        if (vial_db_exec(c, "INSERT INTO Fortune (id, message) VALUES (?, ?)", i + 1, fortune_rows[i]) != 1) goto out;
     if (vial_db_commit(c) != 0) goto out;
     printf("Initialized the database: World (10000 rows), Fortune (12 rows) at %s\n", vial_db_display_url(db));
     rc = 0;
@@ -155,6 +188,9 @@ out:
 }
 
 int main(int argc, char **argv) {
+    char source[4096];
+    snprintf(source, sizeof source, "%s", __FILE__);
+    snprintf(template_dir, sizeof template_dir, "%s/templates", dirname(source));
     vial_app *app = vial_app_new("tfb_app");
     vial_config_set_bool(app, "GZIP_ENABLED", false); /* the rules forbid compression */
     vial_app_static(app, NULL, NULL);
