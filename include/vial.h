@@ -1556,6 +1556,10 @@ typedef vial_value *(*vial_tpl_fn)(vial_tpl_call *call);
 typedef struct vial_tpl_render_args {
     const vial_value *globals; /* object of extra globals for this render (request, session, g...) */
     void *user;                /* handed to C callables as call->user */
+    /* Globals computed only when a template names them (Flask's context processors:
+     * request, session, g); asked after the context and globals above, before the
+     * environment's. Returns NULL when it has no such name. */
+    vial_value *(*resolve)(void *user, vial_arena *arena, const char *name, size_t len);
 } vial_tpl_render_args;
 
 /* A new environment (opt NULL = defaults). */
@@ -1599,6 +1603,26 @@ int vial_tpl_error_format(const vial_tpl_error *err, vial_buf *out);
 int vial_tpl_excerpt(const char *source, size_t len, int line, int column, int context, vial_buf *out);
 /* vial_tpl_excerpt for the template an error names (from the cache or the search path). */
 int vial_tpl_error_excerpt(vial_tpl_env *env, const vial_tpl_error *err, int context, vial_buf *out);
+
+/* ---- templates in the app (render_template) ---- */
+
+/* render_template into the response (text/html): templates/ of the app, then of blueprints.
+ * A template error is a 500 naming file, line and column (with an excerpt in debug mode). */
+int vial_render(vial_res *rs, const char *name, const vial_value *ctx);
+/* render_template_string into the response. */
+int vial_render_string(vial_res *rs, const char *source, const vial_value *ctx);
+/* render_template's string, in the request's arena (for mails, fragments, JSON fields). */
+char *vial_render_template(vial_req *rq, const char *name, const vial_value *ctx);
+/* The app's template environment (created on first use). */
+vial_tpl_env *vial_template_env(vial_app *app);
+/* @app.template_filter: {{ x|name }} calls fn. */
+int vial_template_filter(vial_app *app, const char *name, vial_tpl_fn fn, void *data);
+/* @app.template_test: {% if x is name %}. */
+int vial_template_test(vial_app *app, const char *name, vial_tpl_fn fn, void *data);
+/* @app.template_global for a function: {{ name(...) }}; call->user is the vial_req. */
+int vial_template_function(vial_app *app, const char *name, vial_tpl_fn fn, void *data);
+/* A global value every template sees (copied). */
+int vial_template_global(vial_app *app, const char *name, const vial_value *value);
 
 /* ==== end section: templates ==== */
 

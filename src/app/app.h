@@ -162,6 +162,7 @@ struct vial_req {
     int abort_line;
     unsigned allow_bits; /* the rule's methods, for 405 and OPTIONS' Allow */
     const char *abort_description;
+    const char *abort_detail; /* preformatted detail for the debug page (a template excerpt) */
     vial_value *g;
     g_entry g_ptrs[16];
     size_t g_ptr_count;

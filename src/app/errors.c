@@ -108,6 +108,11 @@ void app_debug_error_page(vial_req *rq, vial_res *rs, int code) {
     const char *what = rq->abort_description ? rq->abort_description : app_error_description(code);
     append_escaped(b, what ? what : "", true);
     vial_buf_puts(b, "</p>\n");
+    if (rq->abort_detail) {
+        vial_buf_puts(b, "<pre>");
+        append_escaped(b, rq->abort_detail, false);
+        vial_buf_puts(b, "</pre>\n");
+    }
     if (rq->abort_file) {
         vial_buf_printf(b, "<h2>Where</h2>\n<p><code>vial_abort(%d)</code> in <code>", code);
         append_escaped(b, rq->abort_func ? rq->abort_func : "?", false);

@@ -565,6 +565,7 @@ static int render_template(vial_tpl_env *env, tpl_template *t, const vial_value 
         .user_ctx = ctx,
         .extra = extra && extra->globals && extra->globals->type == VIAL_OBJECT ? extra->globals : NULL,
         .user = extra ? extra->user : NULL,
+        .resolve = extra ? extra->resolve : NULL,
         .out = out,
         .max_output = limit,
         .strict = env->opt.strict_undefined,

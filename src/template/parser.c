@@ -622,6 +622,10 @@ static tpl_callargs parse_call_args(parser *p) {
         } else if (cur_is(p, T_NAME) && look(p)->type == T_ASSIGN) {
             if (a.dyn_kwargs) fail_tok(p, t, "invalid syntax for function call expression");
             vial_str key = tok_str(cur(p));
+            /* Keyword names become object keys handed to C code, which may rely on the
+             * NUL vial_member promises: copy them out of the source text once, here. */
+            key.ptr = vial_arena_strndup(p->a, key.ptr, key.len);
+            if (!key.ptr) oom(p);
             advance(p);
             advance(p);
             tpl_node *value = parse_expression(p, true);

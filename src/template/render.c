@@ -158,6 +158,7 @@ vial_value *vial_tpl_lookup(tpl_render *r, tpl_frame *f, uint32_t id, const vial
     vial_value *v;
     if (has_user && r->user_ctx && (v = vial_object_getn(r->user_ctx, name->ptr, name->len))) return v;
     if (r->extra && (v = vial_object_getn(r->extra, name->ptr, name->len))) return v;
+    if (r->resolve && (v = r->resolve(r->user, r->arena, name->ptr, name->len))) return v;
     if (r->env->globals && (v = vial_object_getn(r->env->globals, name->ptr, name->len))) return v;
     if ((v = vial_tpl_builtin_global(r, name->ptr, name->len))) return v;
     return vial_tpl_undefined(r, NULL, NULL, name->ptr, name->len);

@@ -573,6 +573,7 @@ typedef struct tpl_render {
     vial_arena *arena;
     const vial_value *user_ctx; /* object or NULL */
     const vial_value *extra;    /* per-render globals (object) or NULL */
+    vial_value *(*resolve)(void *user, vial_arena *arena, const char *name, size_t len); /* lazy globals */
     void *user;
     vial_buf *out;
     size_t max_output;
