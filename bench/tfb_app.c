@@ -117,9 +117,6 @@ VIAL_ROUTE(updates, "/updates", VIAL_GET) {
 
 /* ---- fortunes: all rows, one more added in memory, sorted, through a template ---- */
 
-static char template_dir[4096]; /* bench/templates beside this file */
-static vial_tpl_env *templates; /* one per worker process, made on first use */
-
 static int by_message(const void *x, const void *y) {
     const vial_value *a = vial_object_get(*(vial_value *const *)x, "message");
     const vial_value *b = vial_object_get(*(vial_value *const *)y, "message");
@@ -132,17 +129,7 @@ VIAL_ROUTE(fortunes, "/fortunes", VIAL_GET) {
     vial_value *rows = vial_query(rq, "SELECT id, message FROM Fortune");
     vial_array_push(rows, vial_pack(rq, "{s:i, s:s}", "id", 0, "message", "Additional fortune added at request time."));
     qsort(rows->as.arr.items, rows->as.arr.len, sizeof *rows->as.arr.items, by_message);
-    if (!templates) {
-        templates = vial_tpl_env_new(&(vial_tpl_options){.autoescape = VIAL_TPL_AUTOESCAPE_BY_NAME});
-        if (!templates || vial_tpl_add_path(templates, template_dir) != 0) vial_abort(rq, 500);
-    }
-    vial_buf out;
-    vial_buf_init(&out, vial_req_arena(rq), 0);
-    vial_tpl_error err;
-    if (vial_tpl_render(templates, "fortunes.html", vial_pack(rq, "{s:o}", "fortunes", rows), NULL,
-                        vial_req_arena(rq), &out, &err) != 0)
-        vial_abort_msg(rq, 500, "%s:%d: %s", err.name, err.line, err.message);
-    vial_html(rs, vial_buf_cstr(&out));
+    vial_render(rs, "fortunes.html", vial_pack(rq, "{s:o}", "fortunes", rows));
 }
 
 /* ---- init-db: the benchmark's tables and rows ---- */
@@ -188,10 +175,10 @@ out:
 }
 
 int main(int argc, char **argv) {
+    vial_app *app = vial_app_new("tfb_app");
     char source[4096];
     snprintf(source, sizeof source, "%s", __FILE__);
-    snprintf(template_dir, sizeof template_dir, "%s/templates", dirname(source));
-    vial_app *app = vial_app_new("tfb_app");
+    vial_app_set_root(app, dirname(source)); /* bench/: templates/fortunes.html */
     vial_config_set_bool(app, "GZIP_ENABLED", false); /* the rules forbid compression */
     vial_app_static(app, NULL, NULL);
     vial_command(app, "init-db", "Create and fill the World and Fortune tables.", init_db);
