@@ -182,5 +182,7 @@ int main(int argc, char **argv) {
     vial_config_set_bool(app, "GZIP_ENABLED", false); /* the rules forbid compression */
     vial_app_static(app, NULL, NULL);
     vial_command(app, "init-db", "Create and fill the World and Fortune tables.", init_db);
-    return vial_main(app, argc, argv);
+    int status = vial_main(app, argc, argv);
+    vial_app_free(app);
+    return status;
 }
