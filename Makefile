@@ -1,5 +1,5 @@
 # vial - the two commands a newcomer needs:
-#   make run    install what is missing, build, serve the example site on http://127.0.0.1:5000
+#   make run    install what is missing, build, serve flaskr (the Flask tutorial's blog) on http://127.0.0.1:5000
 #   make test   install what is missing, build release + ASan/UBSan, run every suite under ctest
 BUILD     ?= build
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
@@ -10,9 +10,13 @@ SANITIZE  := $(BUILD)/sanitize
 
 .PHONY: run test build build-sanitize bootstrap bootstrap-test bench install clean
 
+FLASKR    := $(RELEASE)/examples/flaskr/flaskr
+
+# flaskr keeps its database in examples/flaskr/instance/ (created by init-db on the first run).
 run: bootstrap build
-	@echo "serving the examples on http://$(HOST):$(PORT) (Ctrl-C stops)"
-	cd examples/hello && exec ../../$(RELEASE)/examples/hello/hello run --host $(HOST) --port $(PORT)
+	@test -n "$$VIAL_DATABASE_URL" || test -f examples/flaskr/instance/flaskr.sqlite || $(FLASKR) init-db
+	@echo "serving flaskr, the Flask tutorial's blog, on http://$(HOST):$(PORT) (Ctrl-C stops)"
+	@exec $(FLASKR) run --host $(HOST) --port $(PORT)
 
 bootstrap:
 	@scripts/bootstrap run

@@ -1877,6 +1877,12 @@ vial_value *vial_db_one_args(vial_db_conn *c, vial_arena *a, const char *sql, vi
 vial_value *vial_db_scalar_args(vial_db_conn *c, vial_arena *a, const char *sql, vial_db_args args);
 /* Runs a statement; the number of rows it changed, or -1. */
 int64_t vial_db_exec_args(vial_db_conn *c, const char *sql, vial_db_args args);
+/* Runs sql once for each of n sets of values, as n separate statements (cursor.executemany for
+ * reads); PostgreSQL pipelines them (one round trip). An array of n arrays of rows, or NULL on the
+ * first failure. */
+vial_value *vial_db_query_many(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db_args *sets, size_t n);
+/* cursor.executemany(sql, sets): n runs (pipelined on PostgreSQL); the rows changed in all, or -1. */
+int64_t vial_db_exec_many(vial_db_conn *c, const char *sql, const vial_db_args *sets, size_t n);
 /* Runs several ;-separated statements without parameters (schema files); 0 or -1. */
 int vial_db_script(vial_db_conn *c, const char *sql);
 /* Rows changed by the last statement. */
@@ -2031,6 +2037,110 @@ int vial_db_command(vial_db *db, const vial_model *const *models, const char *mi
                     char **argv, FILE *out, FILE *err);
 /* Applies pending migrations up to target ("head" or NULL, a version, "+N"); 0 or -1 (reason on err). */
 int vial_db_upgrade(vial_db *db, const char *migrations_dir, const char *target, FILE *out, FILE *err);
+
+/* ---- the app's database, inside requests (Flask-SQLAlchemy's db.session) ----
+ *
+ *   vial_value *posts = vial_query(rq, "SELECT * FROM post WHERE author_id = ?", uid);
+ *   vial_value *post  = vial_get_or_404(rq, &Post, id);
+ *   int64_t id        = vial_insert(rq, &Post, vial_pack(rq, "{s:s, s:s}", "title", t, "body", b));
+ *
+ * The app's database is DATABASE_URL (default sqlite:///instance/app.db; a
+ * relative SQLite path is relative to the app root, its folder created on first
+ * use), one pool per worker process (DATABASE_POOL_SIZE, default 10;
+ * DATABASE_POOL_TIMEOUT seconds, default 30). A request takes a connection on
+ * its first database call and gives it back at teardown. Each statement
+ * commits on its own unless the view opened a transaction with vial_begin;
+ * whatever the request leaves open is rolled back at teardown (commit with
+ * vial_commit). Failures end the request as Flask-SQLAlchemy's exceptions do:
+ * database unavailable, pool exhausted, busy or timed out → 503; any other
+ * error (constraint violations included) → 500; both logged with the reason.
+ * vial_db_catch(rq, code) turns that code into a return value for the next
+ * call (Python's try/except IntegrityError): -1 or NULL, with vial_db_error(rq). */
+
+/* Registers the app's models (for `./app db migrate`) and wires `./app db ...`; models ends with NULL. */
+int vial_db_models(vial_app *app, const vial_model *const *models);
+/* This process's database from DATABASE_URL, opened on first use; NULL (reason logged) on a bad URL. */
+vial_db *vial_app_db(vial_app *app);
+/* The request's connection (checked out on first use, returned at teardown); 503 when none can be had. */
+vial_db_conn *vial_req_db(vial_req *rq);
+/* Makes the next database call of this request return code (a VIAL_DB_* error) instead of aborting; 0 clears. */
+void vial_db_catch(vial_req *rq, int code);
+/* The code of this request's last database call: VIAL_DB_OK, VIAL_DB_NOT_FOUND or a caught error. */
+int vial_db_error(vial_req *rq);
+/* The message of this request's last database error ("" when none). */
+const char *vial_db_error_msg(vial_req *rq);
+
+/* All rows of a statement (an empty array for statements without rows). */
+vial_value *vial_query_args(vial_req *rq, const char *sql, vial_db_args args);
+/* The first row, or NULL when there is none. */
+vial_value *vial_query_one_args(vial_req *rq, const char *sql, vial_db_args args);
+/* The first row, or 404 when there is none. */
+vial_value *vial_query_one_or_404_args(vial_req *rq, const char *sql, vial_db_args args);
+/* The first column of the first row (null for SQL NULL), or NULL when there is no row. */
+vial_value *vial_query_scalar_args(vial_req *rq, const char *sql, vial_db_args args);
+/* Runs a statement; the rows it changed. */
+int64_t vial_exec_args(vial_req *rq, const char *sql, vial_db_args args);
+/* sql run once per set of values (pipelined on PostgreSQL): an array of n arrays of rows. */
+vial_value *vial_query_many(vial_req *rq, const char *sql, const vial_db_args *sets, size_t n);
+/* executemany: n runs of sql (pipelined on PostgreSQL); the rows changed in all. */
+int64_t vial_exec_many(vial_req *rq, const char *sql, const vial_db_args *sets, size_t n);
+/* Id of the row the request's last INSERT created. */
+int64_t vial_last_insert_id(vial_req *rq);
+
+#define vial_query(rq, sql, ...) vial_query_args((rq), (sql), VIAL_ARGS(__VA_ARGS__))
+#define vial_query_one(rq, sql, ...) vial_query_one_args((rq), (sql), VIAL_ARGS(__VA_ARGS__))
+#define vial_query_one_or_404(rq, sql, ...) vial_query_one_or_404_args((rq), (sql), VIAL_ARGS(__VA_ARGS__))
+#define vial_query_scalar(rq, sql, ...) vial_query_scalar_args((rq), (sql), VIAL_ARGS(__VA_ARGS__))
+#define vial_exec(rq, sql, ...) vial_exec_args((rq), (sql), VIAL_ARGS(__VA_ARGS__))
+
+/* Starts a transaction (a savepoint when one is open): db.session.begin() / begin_nested(). */
+int vial_begin(vial_req *rq);
+/* Commits the innermost level. */
+int vial_commit(vial_req *rq);
+/* Rolls back the innermost level. */
+int vial_rollback(vial_req *rq);
+
+/* db.session.get(Model, id): the row, or NULL. */
+vial_value *vial_get_v(vial_req *rq, const vial_model *m, vial_value key);
+/* db.get_or_404(Model, id). */
+vial_value *vial_get_or_404_v(vial_req *rq, const vial_model *m, vial_value key);
+/* Inserts a row (checked against the model); the new id. */
+int64_t vial_insert(vial_req *rq, const vial_model *m, const vial_value *row);
+/* Updates the row with primary key key; rows changed (0: no such row). */
+int64_t vial_update_v(vial_req *rq, const vial_model *m, vial_value key, const vial_value *changes);
+/* Deletes the row with primary key key; rows deleted (0: no such row). */
+int64_t vial_delete_v(vial_req *rq, const vial_model *m, vial_value key);
+/* Matching rows as an array (see vial_query for the options). */
+vial_value *vial_select_q(vial_req *rq, const vial_model *m, const vial_query *q);
+/* The first matching row, or NULL. */
+vial_value *vial_first_q(vial_req *rq, const vial_model *m, const vial_query *q);
+/* The first matching row, or 404. */
+vial_value *vial_first_or_404_q(vial_req *rq, const vial_model *m, const vial_query *q);
+/* Number of matching rows. */
+int64_t vial_count_q(vial_req *rq, const vial_model *m, const vial_query *q);
+/* A page (as vial_db_paginate; page/per_page 0 read ?page= and ?per_page=), or NULL when out of range. */
+vial_value *vial_paginate_q(vial_req *rq, const vial_model *m, const vial_query *q);
+/* Flask-SQLAlchemy's paginate(): 404 for a page out of range or a bad ?page= / ?per_page=. */
+vial_value *vial_paginate_or_404_q(vial_req *rq, const vial_model *m, const vial_query *q);
+/* Updates every matching row; rows changed. */
+int64_t vial_update_where_q(vial_req *rq, const vial_model *m, const vial_value *changes, const vial_query *q);
+/* Deletes every matching row; rows deleted. */
+int64_t vial_delete_where_q(vial_req *rq, const vial_model *m, const vial_query *q);
+/* Loads relations ("posts, author") into a row or each row of an array (a second query). */
+int vial_load(vial_req *rq, const vial_model *m, vial_value *rows, const char *relations);
+
+#define vial_get(rq, m, key) vial_get_v((rq), (m), VIAL_BIND(key))
+#define vial_get_or_404(rq, m, key) vial_get_or_404_v((rq), (m), VIAL_BIND(key))
+#define vial_update(rq, m, key, changes) vial_update_v((rq), (m), VIAL_BIND(key), (changes))
+#define vial_delete(rq, m, key) vial_delete_v((rq), (m), VIAL_BIND(key))
+#define vial_select(rq, m, ...) vial_select_q((rq), (m), &(const vial_query){__VA_ARGS__})
+#define vial_first(rq, m, ...) vial_first_q((rq), (m), &(const vial_query){__VA_ARGS__})
+#define vial_first_or_404(rq, m, ...) vial_first_or_404_q((rq), (m), &(const vial_query){__VA_ARGS__})
+#define vial_count(rq, m, ...) vial_count_q((rq), (m), &(const vial_query){__VA_ARGS__})
+#define vial_paginate(rq, m, ...) vial_paginate_q((rq), (m), &(const vial_query){__VA_ARGS__})
+#define vial_paginate_or_404(rq, m, ...) vial_paginate_or_404_q((rq), (m), &(const vial_query){__VA_ARGS__})
+#define vial_update_where(rq, m, changes, ...) vial_update_where_q((rq), (m), (changes), &(const vial_query){__VA_ARGS__})
+#define vial_delete_where(rq, m, ...) vial_delete_where_q((rq), (m), &(const vial_query){__VA_ARGS__})
 
 /* ==== end section: database ==== */
 

@@ -12,13 +12,18 @@
  * child: the pool notices the new process and forgets them.
  *
  * Inside a request, waiting (for a connection, a lock, a server) goes through
- * vial_wait_fd / vial_sleep_ms, which park the request's coroutine. When a
+ * vial_wait_fd / vial_sleep_ms, which park the request's coroutine. Requests
+ * waiting for a connection queue in arrival order, each parked on its own
+ * eventfd: a released connection goes straight to the oldest one, so under
+ * load nobody starves while newcomers take the connections. When a
  * connection cannot be had, acquire still returns a handle, a dead one that
  * reports the reason from every call, so code has a single place to look. */
 #include "db/db.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -277,6 +282,60 @@ static int conn_open(vial_db_conn *c) {
     return rc;
 }
 
+/* A request parked until a connection is handed to it (or a slot frees up). */
+typedef struct db_pool_waiter {
+    int fd;                /* eventfd the releaser writes to */
+    vial_db_conn *handed;  /* the connection given to this waiter, or NULL */
+    bool woken;            /* removed from the queue by a releaser */
+    struct db_pool_waiter *next;
+} db_pool_waiter;
+
+static void waiter_remove(vial_db *db, db_pool_waiter *w) {
+    db_pool_waiter **p = &db->wait_head, *prev = NULL;
+    while (*p && *p != w) {
+        prev = *p;
+        p = &(*p)->next;
+    }
+    if (!*p) return;
+    *p = w->next;
+    if (db->wait_tail == w) db->wait_tail = prev;
+}
+
+/* Wakes the oldest waiter, handing it c (or, with c NULL, telling it a slot is free); false when nobody waits. */
+static bool wake_waiter(vial_db *db, vial_db_conn *c) {
+    db_pool_waiter *w = db->wait_head;
+    if (!w) return false;
+    db->wait_head = w->next;
+    if (!db->wait_head) db->wait_tail = NULL;
+    w->handed = c;
+    w->woken = true;
+    uint64_t one = 1;
+    ssize_t n = write(w->fd, &one, sizeof one);
+    (void)n; /* an eventfd write of 1 cannot fail short of overflow */
+    return true;
+}
+
+/* Queues the calling request and parks it until woken or deadline; 0, or -1 without an eventfd. */
+static int pool_wait(vial_db *db, int64_t deadline, vial_db_conn **handed) {
+    db_pool_waiter w = {.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)};
+    if (w.fd < 0) return -1;
+    if (db->wait_tail)
+        db->wait_tail->next = &w;
+    else
+        db->wait_head = &w;
+    db->wait_tail = &w;
+    while (!w.woken) {
+        int64_t left = deadline - vial_db_now_ms();
+        if (left <= 0) break;
+        if (vial_wait_fd(w.fd, VIAL_WAIT_READ, (int)(left > INT32_MAX ? INT32_MAX : left)) < 0 && errno != EINTR)
+            break;
+    }
+    if (!w.woken) waiter_remove(db, &w);
+    close(w.fd);
+    *handed = w.handed;
+    return 0;
+}
+
 vial_db_conn *vial_db_acquire(vial_db *db) {
     if (!db) return NULL;
     pthread_once(&fork_once, fork_watch);
@@ -307,6 +366,7 @@ vial_db_conn *vial_db_acquire(vial_db *db) {
             db->open--;
             c->counted = false;
             c->dead = true;
+            wake_waiter(db, NULL);
             vial_log(VIAL_LOG_ERROR, "database unavailable: %s", c->msg);
             return c;
         }
@@ -319,6 +379,7 @@ vial_db_conn *vial_db_acquire(vial_db *db) {
             db->open--;
             c->counted = false;
             c->dead = true;
+            wake_waiter(db, NULL);
             if (c->code == VIAL_DB_UNAVAILABLE || c->code == VIAL_DB_BUSY || c->code == VIAL_DB_TIMEOUT)
                 vial_log(VIAL_LOG_ERROR, "database unavailable: %s", c->msg);
             return c;
@@ -340,8 +401,17 @@ vial_db_conn *vial_db_acquire(vial_db *db) {
             vial_log(VIAL_LOG_ERROR, "database unavailable: %s", msg);
             return dead_conn(db, VIAL_DB_UNAVAILABLE, msg);
         }
-        vial_sleep_ms(wait_ms);
-        if (wait_ms < 20) wait_ms *= 2;
+        vial_db_conn *handed = NULL;
+        if (pool_wait(db, deadline, &handed) != 0) {
+            /* No eventfd (out of descriptors): poll the pool instead. */
+            vial_sleep_ms(wait_ms);
+            if (wait_ms < 20) wait_ms *= 2;
+        }
+        if (handed) {
+            conn_fresh_state(handed);
+            db->st.reuses++;
+            return handed;
+        }
     }
 }
 
@@ -359,8 +429,10 @@ void vial_db_release(vial_db_conn *c) {
     if (!c->broken && vial_db_rollback_all(c) < 0) c->broken = true;
     if (c->broken || db->nidle >= db->opt.pool_size) {
         conn_close(c, false);
+        wake_waiter(db, NULL); /* its slot is free: the oldest waiter may open a new connection */
         return;
     }
+    if (wake_waiter(db, c)) return;
     c->next = db->idle;
     db->idle = c;
     db->nidle++;
@@ -467,6 +539,102 @@ int64_t vial_db_exec_args(vial_db_conn *c, const char *sql, vial_db_args args) {
     if (!c) return -1;
     if (run(c, NULL, sql, &args, NULL, 0) != 0) return -1;
     return c->changes;
+}
+
+/* Runs sql once per set of values: the driver's pipeline when it has one, else one run after the other. */
+static int run_many(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db_args *sets, size_t n,
+                    vial_value *results, int64_t *changes) {
+    *changes = 0;
+    if (c->dead) return c->code;
+    vial_db_set_code(c, VIAL_DB_OK);
+    if (!sql) return vial_db_fail(c, VIAL_DB_INVALID, "no SQL statement given");
+    if (n && !sets) return vial_db_fail(c, VIAL_DB_INVALID, "values missing");
+    for (size_t i = 0; i < n; i++) {
+        if (sets[i].len && !sets[i].items) return vial_db_fail(c, VIAL_DB_INVALID, "run %zu: values missing", i + 1);
+        if (check_args(c, &sets[i]) != 0) return c->code;
+    }
+    if (n == 0) return 0;
+    if (c->broken) return vial_db_fail(c, VIAL_DB_UNAVAILABLE, "the connection to %s was lost", c->db->url.display);
+    /* Every run's values are counted against the placeholders before the first run starts. */
+    vial_buf scratch;
+    vial_buf_init(&scratch, NULL, DB_SQL_MAX);
+    int nparams = 0;
+    char err[160];
+    int trc = vial_db_sql_translate(sql, &scratch, &nparams, err, sizeof err);
+    vial_buf_free(&scratch);
+    if (trc != 0) return vial_db_fail(c, VIAL_DB_INVALID, "%s", err);
+    for (size_t i = 0; i < n; i++)
+        if (sets[i].len != (size_t)nparams)
+            return vial_db_fail(c, VIAL_DB_INVALID, "run %zu: the statement has %d placeholder%s but %zu value%s given",
+                                i + 1, nparams, nparams == 1 ? "" : "s", sets[i].len, sets[i].len == 1 ? " was" : "s were");
+    const db_driver *drv = c->db->drv;
+    if (drv->run_many) {
+        bool was_idle = c->depth == 0 && drv->tx_status(c) == DB_TX_IDLE;
+        c->sent = false;
+        int rc = drv->run_many(c, a, sql, sets, n, results, changes);
+        if (rc == VIAL_DB_UNAVAILABLE && c->broken && was_idle && (!c->sent || vial_db_sql_readonly(sql))) {
+            /* As run(): a lost connection is replaced and the batch retried once when that cannot run it twice. */
+            vial_log(VIAL_LOG_WARNING, "database connection to %s lost (%s); reconnecting and retrying once",
+                     c->db->url.display, c->msg);
+            vial_db_stmt_clear(c);
+            drv->disconnect(c, false);
+            c->handle = NULL;
+            c->db->st.replaced++;
+            if (conn_open(c) != 0) {
+                c->broken = true;
+                vial_log(VIAL_LOG_ERROR, "database unavailable: %s", c->msg);
+                return c->code;
+            }
+            if (results) results->as.arr.len = 0;
+            vial_db_set_code(c, VIAL_DB_OK);
+            c->sent = false;
+            rc = drv->run_many(c, a, sql, sets, n, results, changes);
+        }
+        return rc;
+    }
+    for (size_t i = 0; i < n; i++) {
+        vial_value *rows = NULL;
+        if (results) {
+            rows = vial_new_array(a);
+            if (!rows || vial_array_push(results, rows) != 0) return vial_db_fail(c, VIAL_DB_NOMEM, "out of memory");
+        }
+        int rc = run(c, a, sql, &sets[i], rows, 0);
+        if (rc != 0) {
+            char prefix[32];
+            int plen = snprintf(prefix, sizeof prefix, "run %zu: ", i + 1);
+            size_t mlen = strlen(c->msg);
+            if ((size_t)plen + mlen >= sizeof c->msg) mlen = sizeof c->msg - 1 - (size_t)plen;
+            memmove(c->msg + plen, c->msg, mlen);
+            memcpy(c->msg, prefix, (size_t)plen);
+            c->msg[plen + mlen] = '\0';
+            return rc;
+        }
+        *changes += c->changes;
+    }
+    c->changes = *changes;
+    return 0;
+}
+
+vial_value *vial_db_query_many(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db_args *sets, size_t n) {
+    if (!c) return NULL;
+    if (!a) {
+        vial_db_fail(c, VIAL_DB_INVALID, "no arena given for the result");
+        return NULL;
+    }
+    vial_value *results = vial_new_array(a);
+    if (!results) {
+        vial_db_fail(c, VIAL_DB_NOMEM, "out of memory");
+        return NULL;
+    }
+    int64_t changes;
+    return run_many(c, a, sql, sets, n, results, &changes) == 0 ? results : NULL;
+}
+
+int64_t vial_db_exec_many(vial_db_conn *c, const char *sql, const vial_db_args *sets, size_t n) {
+    if (!c) return -1;
+    int64_t changes;
+    if (run_many(c, NULL, sql, sets, n, NULL, &changes) != 0) return -1;
+    return changes;
 }
 
 int vial_db_script(vial_db_conn *c, const char *sql) {

@@ -84,6 +84,7 @@ struct vial_db {
     int open; /* connections holding a slot (idle + checked out) */
     uint64_t fork_gen;
     vial_db_stats st;
+    struct db_pool_waiter *wait_head, *wait_tail; /* requests queued for a connection, oldest first */
 };
 
 /* Transaction state reported by a driver. */
@@ -103,6 +104,10 @@ struct db_driver {
     /* Runs one statement; appends up to max_rows (0: all) row objects to rows (NULL: discard). */
     int (*run)(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db_args *args, vial_value *rows,
                size_t max_rows);
+    /* Runs one statement n times, once per set of values (NULL: db.c loops over run); results (NULL: discard)
+     * gets one array of rows per run; *changes the rows changed in all. */
+    int (*run_many)(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db_args *sets, size_t n,
+                    vial_value *results, int64_t *changes);
     /* Runs several statements without parameters. */
     int (*script)(vial_db_conn *c, const char *sql);
     /* DB_TX_* as the server sees it. */
@@ -197,5 +202,12 @@ bool vial_db_table_exists(vial_db_conn *c, vial_arena *a, const char *table, int
 /* Writes the SQL that brings the live schema up to the models into up/down; 0 (nothing to do: up empty) or -1. */
 int vial_db_autogen(vial_db_conn *c, vial_arena *a, const vial_model *const *models, vial_buf *up, vial_buf *down,
                     vial_buf *notes);
+
+/* ---- the app's database (db_app.c, db_cli.c) ---- */
+
+/* The models the app registered with vial_db_models (NULL when none). */
+const vial_model *const *vial_db_app_models(vial_app *app);
+/* `./app db ...`: the CLI's db group (app->db_command). */
+int vial_db_app_cli(vial_app *app, const char *prog, int argc, char **argv);
 
 #endif

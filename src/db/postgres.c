@@ -537,6 +537,144 @@ done:
     return rc;
 }
 
+/* The cache entry of sql, prepared on the server now if it was not; *out NULL when caching is off. */
+static int ensure_prepared(vial_db_conn *c, const char *sql, db_stmt **out) {
+    *out = NULL;
+    uint64_t hash = vial_db_hash(sql);
+    db_stmt *entry = vial_db_stmt_find(c, sql, hash);
+    if (entry) {
+        *out = entry;
+        return 0;
+    }
+    vial_buf translated;
+    vial_buf_init(&translated, NULL, DB_SQL_MAX);
+    int nparams = 0, rc = 0;
+    char err[160];
+    if (vial_db_sql_translate(sql, &translated, &nparams, err, sizeof err) != 0) {
+        rc = vial_db_fail(c, VIAL_DB_INVALID, "%s", err);
+    } else if (vial_db_sql_blank(vial_buf_cstr(&translated))) {
+        rc = vial_db_fail(c, VIAL_DB_INVALID, "empty SQL statement");
+    } else if ((entry = vial_db_stmt_add(c, sql, hash)) != NULL) {
+        entry->nparams = nparams;
+        char name[32];
+        snprintf(name, sizeof name, "vial_%u", entry->id);
+        c->sent = true;
+        if (!PQsendPrepare(pg_of(c), name, vial_buf_cstr(&translated), nparams, NULL)) {
+            c->sent = false;
+            entry->id = 0;
+            vial_db_stmt_remove(c, entry);
+            rc = send_failed(c, "preparing the statement");
+        } else if ((rc = drain(c, NULL, NULL, 0, "preparing the statement")) != 0) {
+            entry->id = 0;
+            vial_db_stmt_remove(c, entry);
+        } else {
+            *out = entry;
+        }
+    }
+    vial_buf_free(&translated);
+    return rc;
+}
+
+/* n runs of one prepared statement in libpq's pipeline mode: every Bind/Execute
+ * and a Sync after each (so each run is its own implicit transaction outside
+ * vial_db_begin, exactly as n separate statements would be) go out in one
+ * write, and the answers are read as they come: one round trip instead of n.
+ * results (NULL for exec) gets one array of rows per run; *changes the sum. */
+static int pg_run_many(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db_args *sets, size_t n,
+                       vial_value *results, int64_t *changes) {
+    PGconn *pg = pg_of(c);
+    if (PQstatus(pg) != CONNECTION_OK) return lost(c, "starting a statement");
+    *changes = 0;
+    db_stmt *entry;
+    int rc = ensure_prepared(c, sql, &entry);
+    if (rc != 0) return rc;
+    if (!entry) {
+        /* No statement cache: one statement after the other. */
+        for (size_t i = 0; i < n; i++) {
+            vial_value *rows = results ? vial_new_array(a) : NULL;
+            if (results && (!rows || vial_array_push(results, rows) != 0))
+                return vial_db_fail(c, VIAL_DB_NOMEM, "out of memory for the result");
+            if ((rc = pg_run(c, a, sql, &sets[i], rows, 0)) != 0) return rc;
+            *changes += c->changes;
+        }
+        return 0;
+    }
+    int nparams = entry->nparams;
+    for (size_t i = 0; i < n; i++)
+        if ((size_t)nparams != sets[i].len)
+            return vial_db_fail(c, VIAL_DB_INVALID, "run %zu: the statement has %d placeholder%s but %zu value%s given",
+                                i + 1, nparams, nparams == 1 ? "" : "s", sets[i].len, sets[i].len == 1 ? " was" : "s were");
+    pg_params *params = calloc(n ? n : 1, sizeof *params);
+    if (!params) return vial_db_fail(c, VIAL_DB_NOMEM, "out of memory binding values");
+    for (size_t i = 0; i < n && rc == 0; i++) rc = build_params(c, &sets[i], &params[i]);
+    if (rc != 0) goto done;
+    char name[32];
+    snprintf(name, sizeof name, "vial_%u", entry->id);
+    if (!PQenterPipelineMode(pg)) {
+        rc = send_failed(c, "entering pipeline mode");
+        goto done;
+    }
+    c->sent = true;
+    for (size_t i = 0; i < n; i++) {
+        if (!PQsendQueryPrepared(pg, name, nparams, params[i].values, params[i].lengths, params[i].formats, 0) ||
+            !PQpipelineSync(pg)) {
+            /* Part of the pipeline is queued: the session's state is unknown, drop it. */
+            rc = send_failed(c, "sending pipelined statements");
+            c->broken = true;
+            goto done;
+        }
+    }
+    int64_t deadline = query_deadline(c);
+    for (size_t i = 0; i < n; i++) {
+        vial_value *rows = NULL;
+        for (;;) {
+            int w = wait_ready(c, deadline, "running pipelined statements");
+            if (w != 0) {
+                rc = w;
+                c->broken = true;
+                goto done;
+            }
+            PGresult *r = PQgetResult(pg);
+            if (!r) continue; /* the end of run i's results; its Sync comes next */
+            ExecStatusType st = PQresultStatus(r);
+            if (st == PGRES_PIPELINE_SYNC) {
+                PQclear(r);
+                break;
+            }
+            if (rc == 0) {
+                switch (st) {
+                case PGRES_TUPLES_OK:
+                    if (results) {
+                        rows = vial_new_array(a);
+                        rc = rows ? collect_rows(c, a, r, rows, 0) : vial_db_fail(c, VIAL_DB_NOMEM, "out of memory");
+                    }
+                    if (strncmp(PQcmdStatus(r), "SELECT", 6) != 0) *changes += strtoll(PQcmdTuples(r), NULL, 10);
+                    break;
+                case PGRES_COMMAND_OK: *changes += strtoll(PQcmdTuples(r), NULL, 10); break;
+                case PGRES_PIPELINE_ABORTED:
+                    rc = vial_db_fail(c, VIAL_DB_ERROR, "run %zu was skipped: an earlier run failed", i + 1);
+                    break;
+                default: rc = result_error(c, r); break;
+                }
+            }
+            PQclear(r);
+        }
+        if (results && rc == 0) {
+            if (!rows) rows = vial_new_array(a);
+            if (!rows || vial_array_push(results, rows) != 0) rc = vial_db_fail(c, VIAL_DB_NOMEM, "out of memory");
+        }
+    }
+    if (!PQexitPipelineMode(pg)) {
+        rc = rc ? rc : send_failed(c, "leaving pipeline mode");
+        c->broken = true;
+    }
+done:
+    for (size_t i = 0; i < n; i++) free_params(&params[i]);
+    free(params);
+    if (rc == 0) c->changes = *changes;
+    return rc;
+}
+
 static int pg_script(vial_db_conn *c, const char *sql) {
     PGconn *pg = pg_of(c);
     if (PQstatus(pg) != CONNECTION_OK) return lost(c, "starting a statement");
@@ -576,6 +714,7 @@ const db_driver vial_db_postgres_driver = {
     .disconnect = pg_disconnect,
     .healthy = pg_healthy,
     .run = pg_run,
+    .run_many = pg_run_many,
     .script = pg_script,
     .tx_status = pg_tx_status,
     .last_insert_id = pg_last_insert_id,

@@ -121,6 +121,9 @@ static void apply_options(vial_app *app, template_app *ta) {
     ta->config_version = app->config_version;
 }
 
+/* vial_app_free: the environment (malloc'd, compiled templates) goes with the app. */
+static void env_free(void *env) { vial_tpl_env_free(env); }
+
 vial_tpl_env *vial_template_env(vial_app *app) {
     template_app *ta = app->extensions[TEMPLATE_EXTENSION_SLOT];
     if (ta) {
@@ -133,6 +136,10 @@ vial_tpl_env *vial_template_env(vial_app *app) {
     vial_tpl_options opt = {.autoescape = VIAL_TPL_AUTOESCAPE_BY_NAME};
     ta->env = vial_tpl_env_new(&opt);
     if (!ta->env) return NULL;
+    if (vial_arena_defer(app->arena, env_free, ta->env) != 0) {
+        vial_tpl_env_free(ta->env);
+        return NULL;
+    }
     /* Flask's loader: the app's folder, then every blueprint's, in registration order. */
     if (app->template_folder)
         vial_tpl_add_path(ta->env, vial_arena_sprintf(app->arena, "%s/%s", app->root_path, app->template_folder));

@@ -10,7 +10,7 @@ src=${VIAL_SOURCE_DIR:?run under ctest (VIAL_SOURCE_DIR)}
 build=${VIAL_BUILD_DIR:?run under ctest (VIAL_BUILD_DIR)}
 server="$src/tests/pg_test_server.sh"
 
-for t in test_db_api test_db_model test_db_migrate test_db_coro; do
+for t in test_db_api test_db_model test_db_migrate test_db_coro test_db_app; do
   if [ ! -x "$build/tests/$t" ]; then
     echo "test_db_postgres: $build/tests/$t is not built (Criterion missing?)" >&2
     exit 1
@@ -25,7 +25,7 @@ url=$(bash "$server" start "$dir")
 echo "PostgreSQL at $url"
 
 status=0
-for t in test_db_api test_db_model test_db_migrate test_db_coro; do
+for t in test_db_api test_db_model test_db_migrate test_db_coro test_db_app; do
   echo "== $t on PostgreSQL"
   if ! VIAL_TEST_DATABASE_URL="$url" "$build/tests/$t" --jobs 2; then
     echo "FAILED: $t on PostgreSQL" >&2

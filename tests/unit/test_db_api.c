@@ -218,6 +218,81 @@ Test(db_api, changes_and_last_insert_id) {
     vial_db_release(c);
 }
 
+/* ---- many runs of one statement (pipelined on PostgreSQL) ---- */
+
+Test(db_api, exec_many_and_query_many_match_single_statements) {
+    vial_db_conn *c = conn();
+    make_table(c);
+    enum { N = 300 };
+    vial_db_args sets[N];
+    vial_value *vals = vial_arena_alloc(T.a, sizeof *vals * N * 2);
+    char *names = vial_arena_alloc(T.a, N * 16);
+    for (int i = 0; i < N; i++) {
+        snprintf(names + i * 16, 16, "n%03d", i);
+        vals[2 * i] = VIAL_BIND(i * 7);
+        vals[2 * i + 1] = (i % 10 == 3) ? VIAL_SQL_NULL : VIAL_BIND((const char *)(names + i * 16));
+        sets[i] = (vial_db_args){&vals[2 * i], 2};
+    }
+    cr_assert_eq(vial_db_exec_many(c, "INSERT INTO item (i, s) VALUES (?, ?)", sets, N), N, "%s", vial_db_errmsg(c));
+    cr_assert_eq(vial_db_changes(c), N);
+    cr_assert_eq(vial_db_scalar(c, T.a, "SELECT count(*) FROM item")->as.i, N);
+
+    /* reads: one result list per run, in order, each equal to the single statement's */
+    vial_db_args ids[N + 1];
+    vial_value idv[N + 1];
+    for (int i = 0; i <= N; i++) {
+        idv[i] = VIAL_BIND((N - i) * 7); /* the last one, i = 0 .. N, is 0; (N)*7 matches nothing */
+        ids[i] = (vial_db_args){&idv[i], 1};
+    }
+    vial_value *results = vial_db_query_many(c, T.a, "SELECT id, i, s FROM item WHERE i = ?", ids, N + 1);
+    cr_assert_not_null(results, "%s", vial_db_errmsg(c));
+    cr_assert_eq(vial_len(results), N + 1);
+    cr_assert_eq(vial_len(vial_array_get(results, 0)), 0, "i = %d matches no row", N * 7);
+    for (int i = 1; i <= N; i++) {
+        vial_value *rows = vial_array_get(results, (size_t)i);
+        cr_assert_eq(vial_len(rows), 1, "run %d", i);
+        vial_value *single = vial_db_one(c, T.a, "SELECT id, i, s FROM item WHERE i = ?", (N - i) * 7);
+        cr_assert(vial_value_equal(vial_array_get(rows, 0), single), "run %d: %s vs %s", i,
+                  vial_json_encode(T.a, vial_array_get(rows, 0), 0, NULL), vial_json_encode(T.a, single, 0, NULL));
+    }
+    /* writes: the changes of every run added up */
+    /* thresholds 14, 7 and 0 over i = 0, 7, 14, ...: N - 2, N - 1 and N rows */
+    cr_assert_eq(vial_db_exec_many(c, "UPDATE item SET r = 1.5 WHERE i >= ?", ids + N - 2, 3), 3 * N - 3,
+                 "%s", vial_db_errmsg(c));
+    cr_assert_eq(vial_db_exec_many(c, "DELETE FROM item WHERE i = ?", ids, 0), 0, "no runs, no changes");
+    cr_assert_not_null(vial_db_query_many(c, T.a, "SELECT 1", NULL, 0));
+    vial_db_release(c);
+}
+
+Test(db_api, many_runs_check_values_before_sending_and_report_the_first_failure) {
+    vial_db_conn *c = conn();
+    make_table(c);
+    vial_value two[2] = {VIAL_BIND(1), VIAL_BIND("x")};
+    vial_db_args sets[3] = {{two, 2}, {two, 1}, {two, 2}};
+    cr_assert_eq(vial_db_exec_many(c, "INSERT INTO item (i, s) VALUES (?, ?)", sets, 3), -1);
+    cr_assert_eq(vial_db_errcode(c), VIAL_DB_INVALID);
+    cr_assert(strstr(vial_db_errmsg(c), "run 2"), "%s", vial_db_errmsg(c));
+    cr_assert_eq(vial_db_scalar(c, T.a, "SELECT count(*) FROM item")->as.i, 0, "nothing ran");
+    /* a unique violation in run 2 of 3: outside a transaction each run stands alone */
+    vial_value a = VIAL_BIND("a"), b = VIAL_BIND("b");
+    vial_db_args uniq[3] = {{&a, 1}, {&a, 1}, {&b, 1}};
+    cr_assert_eq(vial_db_exec_many(c, "INSERT INTO item (s) VALUES (?)", uniq, 3), -1);
+    cr_assert_eq(vial_db_errcode(c), VIAL_DB_CONSTRAINT, "%s", vial_db_errmsg(c));
+    int64_t expected = T.pg ? 2 : 1; /* PostgreSQL ran the third (its own Sync); SQLite stops at the failure */
+    cr_assert_eq(vial_db_scalar(c, T.a, "SELECT count(*) FROM item")->as.i, expected);
+    /* inside a transaction the failure spoils the transaction, as single statements would */
+    cr_assert_eq(vial_db_begin(c), 0);
+    vial_value d = VIAL_BIND("d"), e = VIAL_BIND("e");
+    vial_db_args tx[3] = {{&d, 1}, {&a, 1}, {&e, 1}};
+    cr_assert_eq(vial_db_exec_many(c, "INSERT INTO item (s) VALUES (?)", tx, 3), -1);
+    cr_assert_eq(vial_db_errcode(c), VIAL_DB_CONSTRAINT);
+    cr_assert_eq(vial_db_rollback(c), 0, "%s", vial_db_errmsg(c));
+    cr_assert_eq(vial_db_scalar(c, T.a, "SELECT count(*) FROM item")->as.i, expected);
+    cr_assert_not_null(vial_db_one(c, T.a, "SELECT 1 AS one"), "the connection is usable afterwards: %s",
+                       vial_db_errmsg(c));
+    vial_db_release(c);
+}
+
 Test(db_api, rows_are_ready_for_json) {
     vial_db_conn *c = conn();
     make_table(c);

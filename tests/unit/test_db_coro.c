@@ -188,6 +188,44 @@ Test(db_coro, the_wait_for_a_connection_is_bounded) {
     cr_assert_str_eq(events, "timed out");
 }
 
+/* Waiters are served in arrival order: a request arriving just as a connection
+ * is released queues behind those already waiting instead of taking it. */
+static volatile bool released_once;
+static void fifo_holder(void *arg) {
+    (void)arg;
+    vial_db_conn *c = vial_db_acquire(T.db);
+    note("A");
+    for (int i = 0; i < 10; i++) vial_sleep_ms(5); /* B, C and D queue meanwhile */
+    vial_db_release(c);
+    released_once = true;
+}
+static void fifo_waiter(void *arg) {
+    vial_db_conn *c = vial_db_acquire(T.db);
+    note(vial_db_errcode(c) == VIAL_DB_OK ? (const char *)arg : vial_db_errmsg(c));
+    vial_sleep_ms(2);
+    vial_db_release(c);
+}
+static void fifo_latecomer(void *arg) {
+    for (int i = 0; i < 1000 && !released_once; i++) vial_sleep_ms(1);
+    fifo_waiter(arg);
+}
+
+Test(db_coro, waiting_requests_get_connections_in_arrival_order) {
+    vial_db_close(T.db);
+    T.db = test_db_open_opts(&(vial_db_options){.pool_size = 1, .pool_timeout_ms = 30000});
+    released_once = false;
+    start(fifo_holder, NULL);
+    start(fifo_latecomer, "E");
+    start(fifo_waiter, "B");
+    start(fifo_waiter, "C");
+    start(fifo_waiter, "D");
+    run_until(5);
+    cr_assert_str_eq(events, "A,B,C,D,E", "served in arrival order: %s", events);
+    vial_db_stats st;
+    vial_db_get_stats(T.db, &st);
+    cr_assert_eq(st.connects, 1, "one connection handed from request to request");
+}
+
 /* ---- connecting to PostgreSQL (no server needed) ---- */
 
 static int silent_port;
