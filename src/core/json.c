@@ -345,11 +345,26 @@ vial_value *vial_json_parse(vial_arena *a, const char *text, size_t len, int max
 
 /* ---- writer ---- */
 
+/* A byte JSON writes unchanged whatever the flags say about non-ASCII: printable
+ * ASCII other than the quote and the backslash (and <>&' when HTML-safe). */
+static inline bool plain_ascii(char ch, bool html_safe) {
+    unsigned char c = (unsigned char)ch;
+    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') return false;
+    return !html_safe || (c != '<' && c != '>' && c != '&' && c != '\'');
+}
+
 static int write_string(vial_buf *b, const char *s, size_t n, int flags) {
     static const char hex[] = "0123456789abcdef";
     if (vial_buf_putc(b, '"') != 0) return -1;
+    const bool html_safe = (flags & VIAL_JSON_HTML_SAFE) != 0;
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
+        /* Most text is printable ASCII that is written as it is: take it a run at a time. */
+        while (i < n && plain_ascii(s[i], html_safe)) {
+            run++;
+            i++;
+        }
+        if (i == n) break;
         unsigned char c = (unsigned char)s[i];
         const char *esc = NULL;
         char ubuf[16];
@@ -462,7 +477,17 @@ static int write_value(vial_buf *b, const vial_value *v, int flags, int indent, 
             order = n <= 16 ? small : malloc(n * sizeof *order);
             if (!order) return -1;
             for (size_t i = 0; i < n; i++) order[i] = &v->as.obj.items[i];
-            qsort(order, n, sizeof *order, member_cmp);
+            if (n <= 16) {
+                /* Insertion sort: a row's handful of keys costs less than qsort's call overhead. */
+                for (size_t i = 1; i < n; i++) {
+                    const vial_member *m = order[i];
+                    size_t j = i;
+                    for (; j > 0 && member_cmp(&order[j - 1], &m) > 0; j--) order[j] = order[j - 1];
+                    order[j] = m;
+                }
+            } else {
+                qsort(order, n, sizeof *order, member_cmp);
+            }
         }
         int rc = vial_buf_putc(b, '{');
         for (size_t i = 0; i < n && rc == 0; i++) {

@@ -545,6 +545,10 @@ int64_t vial_db_exec_args(vial_db_conn *c, const char *sql, vial_db_args args) {
     return c->changes;
 }
 
+static int control(vial_db_conn *c, const char *sql);
+static int run_each(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db_args *sets, size_t n,
+                    vial_value *results, int64_t *changes);
+
 /* Runs sql once per set of values: the driver's pipeline when it has one, else one run after the other. */
 static int run_many(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db_args *sets, size_t n,
                     vial_value *results, int64_t *changes) {
@@ -596,6 +600,26 @@ static int run_many(vial_db_conn *c, vial_arena *a, const char *sql, const vial_
         }
         return rc;
     }
+    /* Reads on SQLite outside a transaction: one snapshot for the whole batch
+     * (each run sees the same data) and one read transaction instead of n. */
+    bool snapshot = n > 1 && c->depth == 0 && c->db->url.backend == VIAL_DB_SQLITE && drv->tx_status(c) == DB_TX_IDLE &&
+                    vial_db_sql_readonly(sql);
+    if (snapshot && control(c, "BEGIN") != 0) return c->code;
+    int rc = run_each(c, a, sql, sets, n, results, changes);
+    if (snapshot) {
+        if (rc == 0) {
+            if (control(c, "COMMIT") != 0) rc = c->code;
+        } else {
+            /* Keep the run's error, not the rollback's. */
+            if (drv->tx_status(c) != DB_TX_IDLE) drv->script(c, "ROLLBACK");
+        }
+    }
+    return rc;
+}
+
+/* run_many without a driver pipeline: one run after the other, the failing run named in the message. */
+static int run_each(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db_args *sets, size_t n,
+                    vial_value *results, int64_t *changes) {
     for (size_t i = 0; i < n; i++) {
         vial_value *rows = NULL;
         if (results) {

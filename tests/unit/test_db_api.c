@@ -264,6 +264,37 @@ Test(db_api, exec_many_and_query_many_match_single_statements) {
     vial_db_release(c);
 }
 
+/* A batch of reads (on SQLite: one read transaction for the whole batch) leaves
+ * no transaction behind, succeeded or failed, and never ends the caller's own. */
+Test(db_api, read_batches_leave_the_transaction_state_as_they_found_it) {
+    vial_db_conn *c = conn();
+    make_table(c);
+    vial_value nums[3] = {VIAL_BIND(1), VIAL_BIND((int64_t)INT64_MIN), VIAL_BIND(-3)};
+    vial_db_args sets[3] = {{&nums[0], 1}, {&nums[2], 1}, {&nums[0], 1}};
+    vial_value *results = vial_db_query_many(c, T.a, "SELECT abs(?) AS v", sets, 3);
+    cr_assert_not_null(results, "%s", vial_db_errmsg(c));
+    cr_assert_eq(vial_get_int(vial_array_get(vial_array_get(results, 1), 0), "v", 0), 3);
+    cr_assert_eq(vial_db_begin(c), 0, "the batch left a transaction open: %s", vial_db_errmsg(c));
+    cr_assert_eq(vial_db_rollback(c), 0);
+
+    /* run 2 fails (abs of the smallest int64 overflows on both backends) */
+    sets[1] = (vial_db_args){&nums[1], 1};
+    cr_assert_null(vial_db_query_many(c, T.a, "SELECT abs(?) AS v", sets, 3));
+    cr_assert(strstr(vial_db_errmsg(c), "run 2"), "%s", vial_db_errmsg(c));
+    cr_assert_eq(vial_db_begin(c), 0, "the failed batch left a transaction open: %s", vial_db_errmsg(c));
+    cr_assert_eq(vial_db_rollback(c), 0);
+
+    /* inside the caller's transaction: the batch neither commits nor ends it */
+    cr_assert_eq(vial_db_begin(c), 0);
+    cr_assert_eq(vial_db_exec(c, "INSERT INTO item (s) VALUES (?)", "inside"), 1, "%s", vial_db_errmsg(c));
+    sets[1] = (vial_db_args){&nums[2], 1};
+    cr_assert_not_null(vial_db_query_many(c, T.a, "SELECT abs(?) AS v", sets, 3), "%s", vial_db_errmsg(c));
+    cr_assert_eq(vial_db_depth(c), 1);
+    cr_assert_eq(vial_db_rollback(c), 0, "%s", vial_db_errmsg(c));
+    cr_assert_eq(vial_db_scalar(c, T.a, "SELECT count(*) FROM item")->as.i, 0, "the insert was rolled back");
+    vial_db_release(c);
+}
+
 Test(db_api, many_runs_check_values_before_sending_and_report_the_first_failure) {
     vial_db_conn *c = conn();
     make_table(c);
