@@ -108,6 +108,7 @@ int vial_tpl_format_double_spec(vial_buf *b, double d, char type, int precision,
     char fmt[16], tmp[512];
     if (precision < 0) precision = 6;
     if (precision > 300) precision = 300;
+    if (isnan(d)) d = fabs(d); /* "nan", never "-nan" */
     snprintf(fmt, sizeof fmt, "%%%s.*%c", alt ? "#" : "", type);
     int n = snprintf(tmp, sizeof tmp, fmt, precision, d);
     if (n < 0) return -1;
@@ -323,6 +324,7 @@ vial_value *vial_tpl_percent_format_argv(tpl_render *r, const tpl_node *site, vi
             if (val->type == VIAL_DOUBLE) d = val->as.d;
             else if (int_of(val, &iv)) d = (double)iv;
             else return vial_tpl_failv(r, site, "must be real number, not %s", vial_tv_type_name(val));
+            if (isnan(d)) d = fabs(d); /* Python prints every NaN as "nan", C a negative one as "-nan" */
             char num[640];
             int nl;
             if ((type == 'f' || type == 'F') && isfinite(d)) {
