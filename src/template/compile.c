@@ -505,7 +505,8 @@ static int walk_expr(compiler *c, tpl_node *n, scope s) {
             if (!vial_tpl_has_method(&probe_obj, a.ptr, a.len) && !vial_tpl_has_method(&probe_arr, a.ptr, a.len) &&
                 !vial_tpl_has_method(&probe_str, a.ptr, a.len))
                 n->flags |= NF_NOT_METHOD;
-            static const char *loop_attrs[] = {"", "index", "index0", "first", "last", "length", "revindex", "revindex0"};
+            static const char *loop_attrs[] = {"", "index", "index0", "first", "last", "length", "revindex", "revindex0",
+                                               "cycle", "changed"};
             n->op = LA_NONE;
             for (uint8_t k = 1; k < sizeof loop_attrs / sizeof loop_attrs[0]; k++)
                 if (strlen(loop_attrs[k]) == a.len && memcmp(loop_attrs[k], a.ptr, a.len) == 0) n->op = k;

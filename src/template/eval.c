@@ -825,8 +825,20 @@ static vial_value *eval_call(tpl_render *r, tpl_frame *f, const tpl_node *n, via
             bool found;
             return vial_tpl_call_method(r, n, obj, callee->u.attr.attr.ptr, callee->u.attr.attr.len, &s.a, &found);
         }
-        if (k == TK_LOOP && !caller && (eq(callee->u.attr.attr.ptr, callee->u.attr.attr.len, "cycle") ||
-                                        eq(callee->u.attr.attr.ptr, callee->u.attr.attr.len, "changed"))) {
+        if (k == TK_LOOP && !caller && (callee->op == LA_CYCLE || callee->op == LA_CHANGED)) {
+            const tpl_callargs *ca = &n->u.call.a;
+            if (callee->op == LA_CYCLE && ca->nargs && !ca->nkw && !ca->dyn_args && !ca->dyn_kwargs) {
+                /* loop.cycle(a, b, ...): every argument is evaluated, in order, and one returned */
+                size_t pick = ((const tpl_loop *)obj)->index0 % ca->nargs;
+                vial_value *chosen = NULL;
+                for (uint32_t i = 0; i < ca->nargs; i++) {
+                    const tpl_node *an = ca->args[i];
+                    vial_value *v = an->kind == N_CONST ? an->u.value : vial_tpl_eval(r, f, an);
+                    if (!v) return NULL;
+                    if (i == pick) chosen = v;
+                }
+                return chosen;
+            }
             if (eval_args(r, f, n, &n->u.call.a, &s) != 0) return NULL;
             tpl_func fake = {.fkind = FN_LOOPCALL, .self = obj};
             fake.which = callee->u.attr.attr.ptr[1] == 'y' ? 0 : 1;
@@ -978,25 +990,8 @@ vial_value *vial_tpl_eval(tpl_render *r, tpl_frame *f, const tpl_node *n) {
         if (!obj) return NULL;
         if (obj->type == VIAL_OBJECT && (n->flags & NF_NOT_METHOD)) {
             /* the hot path: row.field (dict methods win over keys, but this name is none) */
-            vial_str a = n->u.attr.attr;
-            const vial_member *m = obj->as.obj.items;
-            size_t len = obj->as.obj.len;
-            uint32_t h = ((tpl_node *)n)->u.attr.hint;
-            if (h < len && m[h].key_len == a.len && tb_eq(m[h].key, a.ptr, a.len)) return m[h].value;
-            if (len <= 16) {
-                for (size_t i = 0; i < len; i++) {
-                    if (m[i].key_len != a.len || m[i].key[0] != a.ptr[0]) continue;
-                    size_t k = 1;
-                    while (k < a.len && m[i].key[k] == a.ptr[k]) k++;
-                    if (k == a.len) {
-                        ((tpl_node *)n)->u.attr.hint = (uint32_t)i;
-                        return m[i].value;
-                    }
-                }
-            } else {
-                vial_value *v = vial_object_getn(obj, a.ptr, a.len);
-                if (v) return v;
-            }
+            vial_value *v = tv_object_get_hinted(obj, n->u.attr.attr.ptr, n->u.attr.attr.len, &((tpl_node *)n)->u.attr.hint);
+            if (v) return v;
         }
         if (n->op != LA_NONE && tv_kind(obj) == TK_LOOP) {
             /* loop.index and friends: what loop_attr answers, without comparing names */

@@ -77,26 +77,26 @@ int vial_tpl_fixed_digits(char *out, size_t cap, double ax, int prec) {
                  * sign of a rounded sum is the sign of the exact sum */
                 double err = fma(ax, pow10_table[prec], -y);
                 double t = d + err;
-                up = t > 0 || (t == 0 && fmod(fl, 2.0) != 0); /* exact tie: to even */
+                up = t > 0 || (t == 0 && ((uint64_t)fl & 1)); /* exact tie: to even (fl < 2^50 is an integer) */
             }
-            {
-                uint64_t u = (uint64_t)fl + (up ? 1 : 0);
-                char digits[24];
-                size_t nd = 0;
-                do {
-                    digits[nd++] = (char)('0' + u % 10);
-                    u /= 10;
-                } while (u);
-                while ((int)nd <= prec) digits[nd++] = '0'; /* at least one digit before the point */
-                size_t k = 0;
-                if (nd + 2 > cap) goto slow;
-                for (size_t i = nd; i > 0; i--) {
-                    out[k++] = digits[i - 1];
-                    if ((int)(i - 1) == prec && prec > 0) out[k++] = '.';
-                }
-                out[k] = 0;
-                return (int)k;
+            /* digits right to left: the fraction's, the point, then the integer part's (at least one) */
+            uint64_t u = (uint64_t)fl + (up ? 1 : 0);
+            char digits[40];
+            char *end = digits + sizeof digits, *d0 = end;
+            for (int i = 0; i < prec; i++) {
+                *--d0 = (char)('0' + u % 10);
+                u /= 10;
             }
+            if (prec > 0) *--d0 = '.';
+            do {
+                *--d0 = (char)('0' + u % 10);
+                u /= 10;
+            } while (u);
+            size_t k = (size_t)(end - d0);
+            if (k + 1 > cap) goto slow;
+            memcpy(out, d0, k);
+            out[k] = 0;
+            return (int)k;
         }
     }
 slow:;

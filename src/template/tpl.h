@@ -121,6 +121,23 @@ static inline bool tb_eq(const char *a, const char *b, size_t n) {
     return memcmp(a, b, n) == 0;
 }
 
+/* The value of key in object obj, or NULL: position *hint is tried first
+ * (rows of one shape keep their keys in one order), then the others, which
+ * update the hint. Large objects use their hash index. */
+static inline vial_value *tv_object_get_hinted(const vial_value *obj, const char *key, size_t len, uint32_t *hint) {
+    const vial_member *m = obj->as.obj.items;
+    size_t n = obj->as.obj.len;
+    uint32_t h = *hint;
+    if (h < n && m[h].key_len == len && tb_eq(m[h].key, key, len)) return m[h].value;
+    if (n > 16) return vial_object_getn(obj, key, len);
+    for (size_t i = 0; i < n; i++)
+        if (m[i].key_len == len && tb_eq(m[i].key, key, len)) {
+            *hint = (uint32_t)i;
+            return m[i].value;
+        }
+    return NULL;
+}
+
 /* Inline fast paths over vial_buf: copy in place while there is room, call
  * into the core (growth, the cap) only when there is not. */
 static inline int tb_append(vial_buf *b, const void *s, size_t n) {
@@ -326,7 +343,7 @@ enum cmpop { CMP_EQ, CMP_NE, CMP_LT, CMP_LE, CMP_GT, CMP_GE, CMP_IN, CMP_NOTIN }
 enum { FAST_NONE, FAST_LOWER, FAST_UPPER, FAST_JOIN, FAST_FORMAT_F };
 
 /* N_GETATTR op: loop attributes read without a string compare (LA_NONE: any other name) */
-enum { LA_NONE, LA_INDEX, LA_INDEX0, LA_FIRST, LA_LAST, LA_LENGTH, LA_REVINDEX, LA_REVINDEX0 };
+enum { LA_NONE, LA_INDEX, LA_INDEX0, LA_FIRST, LA_LAST, LA_LENGTH, LA_REVINDEX, LA_REVINDEX0, LA_CYCLE, LA_CHANGED };
 
 typedef struct tpl_node tpl_node;
 typedef struct tpl_list {
