@@ -152,3 +152,67 @@ Test(template_format, fast_paths_respect_the_output_limit) {
     vial_arena_free(a);
     vial_tpl_env_free(env);
 }
+
+/* The escape scan reads strings in overlapping 16-, 8- and 4-byte pieces:
+ * every length and every position of every escaped character (and of bytes
+ * next to them in value) must be found exactly where a byte loop finds it. */
+Test(template_format, escape_scan_finds_the_first_escaped_byte) {
+    static const char specials[] = "&<>\"'";
+    static const char near[] = "%=?!#;\x80\xff";
+    char buf[80];
+    for (size_t n = 0; n <= 70; n++) {
+        memset(buf, 'a', sizeof buf);
+        cr_expect_eq(vial_tv_escape_scan(buf, n), n, "clean string of %zu", n);
+        for (size_t k = 0; k < sizeof near - 1; k++) {
+            for (size_t i = 0; i < n; i++) buf[i] = near[(i + k) % (sizeof near - 1)];
+            cr_expect_eq(vial_tv_escape_scan(buf, n), n, "near-miss bytes, length %zu", n);
+        }
+        for (size_t at = 0; at < n; at++)
+            for (size_t c = 0; c < sizeof specials - 1; c++) {
+                memset(buf, 'a', sizeof buf);
+                buf[at] = specials[c];
+                if (at + 1 < n) buf[n - 1] = specials[(c + 1) % 5]; /* a later one must not win */
+                cr_expect_eq(vial_tv_escape_scan(buf, n), at, "'%c' at %zu of %zu", specials[c], at, n);
+                buf[at] = 'a';
+                if (at + 1 < n) buf[n - 1] = 'a';
+                buf[n] = specials[c]; /* just past the end: never seen */
+                cr_expect_eq(vial_tv_escape_scan(buf, n), n, "'%c' past the end of %zu", specials[c], n);
+            }
+    }
+}
+
+Test(template_format, escape_into_matches_a_byte_loop) {
+    static const char *const ent[256] = {['&'] = "&amp;", ['<'] = "&lt;", ['>'] = "&gt;", ['"'] = "&#34;", ['\''] = "&#39;"};
+    unsigned seed = 12345;
+    vial_arena *a = vial_arena_new(1 << 16);
+    for (int round = 0; round < 3000; round++) {
+        char src[400];
+        size_t n = (size_t)(round % 300);
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 1103515245u + 12345u;
+            unsigned r = (seed >> 16) % 100;
+            src[i] = r < 3 ? "&<>\"'"[r % 5] : r < 5 ? "&<>\"'"[(seed >> 8) % 5] : (char)('a' + r % 26);
+        }
+        char want[2048];
+        size_t w = 0;
+        for (size_t i = 0; i < n; i++) {
+            const char *e = ent[(unsigned char)src[i]];
+            if (e) {
+                memcpy(want + w, e, strlen(e));
+                w += strlen(e);
+            } else {
+                want[w++] = src[i];
+            }
+        }
+        want[w] = 0;
+        vial_arena_reset(a);
+        vial_buf b;
+        vial_buf_init(&b, a, 0);
+        if (round % 3 == 1) vial_buf_append(&b, "x", 1); /* start at other offsets and buffer sizes */
+        size_t start = b.len;
+        cr_assert_eq(vial_tv_escape_into(&b, src, n), 0);
+        cr_expect_eq(b.len - start, w, "round %d", round);
+        cr_expect(memcmp(b.data + start, want, w) == 0, "round %d", round);
+    }
+    vial_arena_free(a);
+}
