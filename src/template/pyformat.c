@@ -65,7 +65,7 @@ int vial_tpl_fixed_digits(char *out, size_t cap, double ax, int prec) {
     if (prec >= 0 && prec <= 15 && isfinite(ax) && ax >= 0) {
         double y = ax * pow10_table[prec];
         if (y < 1125899906842624.0) { /* 2^50: ulp(y) <= 1/4 */
-            double fl = floor(y);
+            double fl = (double)(uint64_t)y; /* floor: y is >= 0 and below 2^50 */
             double frac = y - fl;
             double d = frac - 0.5; /* exact when it matters: frac is then in [1/4, 3/4] */
             double ulp = y * 2.220446049250313e-16 + 4.9406564584124654e-324; /* >= ulp(y) */
@@ -83,18 +83,22 @@ int vial_tpl_fixed_digits(char *out, size_t cap, double ax, int prec) {
             uint64_t u = (uint64_t)fl + (up ? 1 : 0);
             char digits[40];
             char *end = digits + sizeof digits, *d0 = end;
-            for (int i = 0; i < prec; i++) {
+            int left = prec;
+            for (; left >= 2; left -= 2) {
+                unsigned q = (unsigned)(u % 100);
+                u /= 100;
+                d0 -= 2;
+                memcpy(d0, vial_tv_digit_pairs + 2 * q, 2);
+            }
+            if (left) {
                 *--d0 = (char)('0' + u % 10);
                 u /= 10;
             }
             if (prec > 0) *--d0 = '.';
-            do {
-                *--d0 = (char)('0' + u % 10);
-                u /= 10;
-            } while (u);
+            d0 = tv_udigits(d0, u);
             size_t k = (size_t)(end - d0);
             if (k + 1 > cap) goto slow;
-            memcpy(out, d0, k);
+            tb_copy(out, d0, k);
             out[k] = 0;
             return (int)k;
         }

@@ -212,12 +212,9 @@ static int write_value(tpl_render *r, const tpl_node *n, vial_value *v, bool esc
         return out_put(r, n, v->as.s.ptr, v->as.s.len);
     case VIAL_INT: {
         char tmp[24];
-        char *end = tmp + sizeof tmp, *p = end;
+        char *end = tmp + sizeof tmp;
         uint64_t u = v->as.i < 0 ? (uint64_t)0 - (uint64_t)v->as.i : (uint64_t)v->as.i;
-        do {
-            *--p = (char)('0' + u % 10);
-            u /= 10;
-        } while (u);
+        char *p = tv_udigits(end, u);
         if (v->as.i < 0) *--p = '-';
         return out_put(r, n, p, (size_t)(end - p));
     }

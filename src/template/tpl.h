@@ -189,6 +189,26 @@ static inline bool tv_ascii_case(char *dst, const char *src, size_t len, bool up
     return !(high & 0x80);
 }
 
+/* "00" "01" ... "99": two decimal digits per division (values.c). */
+extern const char vial_tv_digit_pairs[200];
+
+/* Writes u's decimal digits so that they end at end; returns where they start. */
+static inline char *tv_udigits(char *end, uint64_t u) {
+    while (u >= 100) {
+        unsigned q = (unsigned)(u % 100);
+        u /= 100;
+        end -= 2;
+        memcpy(end, vial_tv_digit_pairs + 2 * q, 2);
+    }
+    if (u >= 10) {
+        end -= 2;
+        memcpy(end, vial_tv_digit_pairs + 2 * u, 2);
+    } else {
+        *--end = (char)('0' + u);
+    }
+    return end;
+}
+
 /* Offset of the first byte of s that HTML escaping changes (& < > " '), or n. */
 size_t vial_tv_escape_scan(const char *s, size_t n);
 
