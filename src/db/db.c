@@ -492,17 +492,21 @@ static int run(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db_ar
     return rc;
 }
 
-vial_value *vial_db_query_args(vial_db_conn *c, vial_arena *a, const char *sql, vial_db_args args) {
-    if (!c) return NULL;
+/* The empty array a result is collected in, or NULL with the reason on c. */
+static vial_value *result_array(vial_db_conn *c, vial_arena *a) {
     if (!a) {
         vial_db_fail(c, VIAL_DB_INVALID, "no arena given for the result");
         return NULL;
     }
-    vial_value *rows = vial_new_array(a);
-    if (!rows) {
-        vial_db_fail(c, VIAL_DB_NOMEM, "out of memory");
-        return NULL;
-    }
+    vial_value *array = vial_new_array(a);
+    if (!array) vial_db_fail(c, VIAL_DB_NOMEM, "out of memory");
+    return array;
+}
+
+vial_value *vial_db_query_args(vial_db_conn *c, vial_arena *a, const char *sql, vial_db_args args) {
+    if (!c) return NULL;
+    vial_value *rows = result_array(c, a);
+    if (!rows) return NULL;
     return run(c, a, sql, &args, rows, 0) == 0 ? rows : NULL;
 }
 
@@ -617,15 +621,8 @@ static int run_many(vial_db_conn *c, vial_arena *a, const char *sql, const vial_
 
 vial_value *vial_db_query_many(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db_args *sets, size_t n) {
     if (!c) return NULL;
-    if (!a) {
-        vial_db_fail(c, VIAL_DB_INVALID, "no arena given for the result");
-        return NULL;
-    }
-    vial_value *results = vial_new_array(a);
-    if (!results) {
-        vial_db_fail(c, VIAL_DB_NOMEM, "out of memory");
-        return NULL;
-    }
+    vial_value *results = result_array(c, a);
+    if (!results) return NULL;
     int64_t changes;
     return run_many(c, a, sql, sets, n, results, &changes) == 0 ? results : NULL;
 }
