@@ -427,6 +427,40 @@ static void try_fold(compiler *c, tpl_node *n, int ae) {
 
 static int walk_body(compiler *c, tpl_list *body, scope s);
 
+/* "lit%.Nflit" with no other '%': the one format the output path formats
+ * itself (pyformat.c's %f with no flags or width, on the same digits). */
+static bool parse_fixed_format(const vial_value *fmt, tpl_node *n) {
+    const char *s = fmt->as.s.ptr;
+    size_t len = fmt->as.s.len;
+    const char *pct = memchr(s, '%', len);
+    if (!pct || len > UINT32_MAX) return false;
+    size_t i = (size_t)(pct - s) + 1;
+    if (i >= len || s[i] != '.') return false;
+    i++;
+    int prec = 0, ndigits = 0;
+    while (i < len && s[i] >= '0' && s[i] <= '9' && ndigits < 3) prec = prec * 10 + (s[i++] - '0'), ndigits++;
+    if (ndigits > 2 || i >= len || s[i] != 'f') return false;
+    i++;
+    if (memchr(s + i, '%', len - i)) return false;
+    n->u.filter.fast_prec = (uint8_t)prec;
+    n->u.filter.fast_spec_at = (uint32_t)(pct - s);
+    n->u.filter.fast_spec_end = (uint32_t)i;
+    return true;
+}
+
+static uint8_t fast_kind(tpl_node *n, const tpl_builtin *b) {
+    const tpl_callargs *a = &n->u.filter.a;
+    if (!n->u.filter.input || a->nkw || a->dyn_args || a->dyn_kwargs) return FAST_NONE;
+    if (strcmp(b->name, "lower") == 0 && !a->nargs) return FAST_LOWER;
+    if (strcmp(b->name, "upper") == 0 && !a->nargs) return FAST_UPPER;
+    if (strcmp(b->name, "join") == 0 && a->nargs <= 1) return FAST_JOIN;
+    if (strcmp(b->name, "format") == 0 && a->nargs == 1 && n->u.filter.input->kind == N_CONST) {
+        const vial_value *fmt = n->u.filter.input->u.value;
+        if (fmt->type == VIAL_STRING && !(fmt->flags & VIAL_FLAG_SAFE) && parse_fixed_format(fmt, n)) return FAST_FORMAT_F;
+    }
+    return FAST_NONE;
+}
+
 static int resolve_filter(compiler *c, tpl_node *n, scope s) {
     bool is_filter = n->kind == N_FILTER;
     vial_str name = n->u.filter.name;
@@ -436,6 +470,7 @@ static int resolve_filter(compiler *c, tpl_node *n, scope s) {
     const tpl_builtin *b = u ? NULL : is_filter ? vial_tpl_find_filter(name.ptr, name.len) : vial_tpl_find_test(name.ptr, name.len);
     n->u.filter.user = u;
     n->u.filter.builtin = b;
+    n->u.filter.fast = is_filter && b ? fast_kind(n, b) : FAST_NONE;
     if (!u && !b && !s.soft)
         return fail(c, n, "No %s named '%.*s'.", is_filter ? "filter" : "test", (int)name.len, name.ptr);
     if (!s.soft) n->flags &= (uint16_t)~NF_SOFT;
@@ -470,6 +505,11 @@ static int walk_expr(compiler *c, tpl_node *n, scope s) {
             if (!vial_tpl_has_method(&probe_obj, a.ptr, a.len) && !vial_tpl_has_method(&probe_arr, a.ptr, a.len) &&
                 !vial_tpl_has_method(&probe_str, a.ptr, a.len))
                 n->flags |= NF_NOT_METHOD;
+            static const char *loop_attrs[] = {"", "index", "index0", "first", "last", "length", "revindex", "revindex0",
+                                               "cycle", "changed"};
+            n->op = LA_NONE;
+            for (uint8_t k = 1; k < sizeof loop_attrs / sizeof loop_attrs[0]; k++)
+                if (strlen(loop_attrs[k]) == a.len && memcmp(loop_attrs[k], a.ptr, a.len) == 0) n->op = k;
         }
         break;
     case N_GETITEM: rc = walk_expr(c, n->u.item.obj, s) || walk_expr(c, n->u.item.key, s); break;

@@ -542,7 +542,8 @@ static int eval_args(tpl_render *r, tpl_frame *f, const tpl_node *site, const tp
     s->a.npos = s->a.nkw = 0;
     size_t pcap = MAX_ARGS_ON_STACK, kcap = MAX_ARGS_ON_STACK;
     for (uint32_t i = 0; i < ca->nargs; i++) {
-        vial_value *v = vial_tpl_eval(r, f, ca->args[i]);
+        const tpl_node *an = ca->args[i];
+        vial_value *v = an->kind == N_CONST ? an->u.value : vial_tpl_eval(r, f, an);
         if (!v) return -1;
         if (push_pos(r, s, &pcap, v) != 0) return vial_tpl_oom(r, site), -1;
     }
@@ -700,6 +701,16 @@ vial_value *vial_tpl_filter_chain(tpl_render *r, tpl_frame *f, const tpl_node *n
     return eval_filter(r, f, n, innermost);
 }
 
+vial_value *vial_tpl_apply_filter_node(tpl_render *r, const tpl_node *n, vial_value *in, vial_value **pos, size_t npos) {
+    const tpl_builtin *b;
+    const tpl_userfn *u;
+    if (!resolve_runtime(r, n, &b, &u)) return NULL;
+    vial_value *no_kw[1] = {NULL};
+    vial_str no_names[1] = {{NULL, 0}};
+    tpl_args a = {npos ? pos : no_kw, npos, no_names, no_kw, 0};
+    return vial_tpl_apply_filter(r, n, b, u, in, &a);
+}
+
 static vial_value *eval_test(tpl_render *r, tpl_frame *f, const tpl_node *n) {
     vial_value *in = vial_tpl_eval(r, f, n->u.filter.input);
     if (!in) return NULL;
@@ -814,8 +825,20 @@ static vial_value *eval_call(tpl_render *r, tpl_frame *f, const tpl_node *n, via
             bool found;
             return vial_tpl_call_method(r, n, obj, callee->u.attr.attr.ptr, callee->u.attr.attr.len, &s.a, &found);
         }
-        if (k == TK_LOOP && !caller && (eq(callee->u.attr.attr.ptr, callee->u.attr.attr.len, "cycle") ||
-                                        eq(callee->u.attr.attr.ptr, callee->u.attr.attr.len, "changed"))) {
+        if (k == TK_LOOP && !caller && (callee->op == LA_CYCLE || callee->op == LA_CHANGED)) {
+            const tpl_callargs *ca = &n->u.call.a;
+            if (callee->op == LA_CYCLE && ca->nargs && !ca->nkw && !ca->dyn_args && !ca->dyn_kwargs) {
+                /* loop.cycle(a, b, ...): every argument is evaluated, in order, and one returned */
+                size_t pick = ((const tpl_loop *)obj)->index0 % ca->nargs;
+                vial_value *chosen = NULL;
+                for (uint32_t i = 0; i < ca->nargs; i++) {
+                    const tpl_node *an = ca->args[i];
+                    vial_value *v = an->kind == N_CONST ? an->u.value : vial_tpl_eval(r, f, an);
+                    if (!v) return NULL;
+                    if (i == pick) chosen = v;
+                }
+                return chosen;
+            }
             if (eval_args(r, f, n, &n->u.call.a, &s) != 0) return NULL;
             tpl_func fake = {.fkind = FN_LOOPCALL, .self = obj};
             fake.which = callee->u.attr.attr.ptr[1] == 'y' ? 0 : 1;
@@ -967,24 +990,21 @@ vial_value *vial_tpl_eval(tpl_render *r, tpl_frame *f, const tpl_node *n) {
         if (!obj) return NULL;
         if (obj->type == VIAL_OBJECT && (n->flags & NF_NOT_METHOD)) {
             /* the hot path: row.field (dict methods win over keys, but this name is none) */
-            vial_str a = n->u.attr.attr;
-            const vial_member *m = obj->as.obj.items;
-            size_t len = obj->as.obj.len;
-            uint32_t h = ((tpl_node *)n)->u.attr.hint;
-            if (h < len && m[h].key_len == a.len && memcmp(m[h].key, a.ptr, a.len) == 0) return m[h].value;
-            if (len <= 16) {
-                for (size_t i = 0; i < len; i++) {
-                    if (m[i].key_len != a.len || m[i].key[0] != a.ptr[0]) continue;
-                    size_t k = 1;
-                    while (k < a.len && m[i].key[k] == a.ptr[k]) k++;
-                    if (k == a.len) {
-                        ((tpl_node *)n)->u.attr.hint = (uint32_t)i;
-                        return m[i].value;
-                    }
-                }
-            } else {
-                vial_value *v = vial_object_getn(obj, a.ptr, a.len);
-                if (v) return v;
+            vial_value *v = tv_object_get_hinted(obj, n->u.attr.attr.ptr, n->u.attr.attr.len, &((tpl_node *)n)->u.attr.hint);
+            if (v) return v;
+        }
+        if (n->op != LA_NONE && tv_kind(obj) == TK_LOOP) {
+            /* loop.index and friends: what loop_attr answers, without comparing names */
+            const tpl_loop *l = (const tpl_loop *)obj;
+            switch (n->op) {
+            case LA_INDEX: return vial_tv_int(r, (int64_t)l->index0 + 1);
+            case LA_INDEX0: return vial_tv_int(r, (int64_t)l->index0);
+            case LA_FIRST: return vial_tv_bool(l->index0 == 0);
+            case LA_LAST: return vial_tv_bool(l->index0 + 1 >= l->len);
+            case LA_LENGTH: return vial_tv_int(r, (int64_t)l->len);
+            case LA_REVINDEX: return vial_tv_int(r, (int64_t)(l->len - l->index0));
+            case LA_REVINDEX0: return vial_tv_int(r, (int64_t)(l->len - l->index0 - 1));
+            default: break;
             }
         }
         return vial_tpl_getattr(r, n, obj, n->u.attr.attr.ptr, n->u.attr.attr.len);

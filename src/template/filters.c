@@ -96,11 +96,13 @@ static vial_value *copy_as_list(tpl_render *r, const tpl_node *site, vial_value 
 typedef struct attr_path {
     vial_value **parts;
     size_t n;
+    uint32_t hint; /* where the first part was last found in a dict item */
 } attr_path;
 
 static bool parse_attr(tpl_render *r, const tpl_node *site, vial_value *attr, attr_path *ap) {
     ap->n = 0;
     ap->parts = NULL;
+    ap->hint = 0;
     if (!attr || tv_kind(attr) == TK_NULL) return true;
     if (attr->type != VIAL_STRING) {
         ap->parts = vial_arena_alloc(r->arena, sizeof *ap->parts);
@@ -141,10 +143,16 @@ static vial_value *lower_if_str(tpl_render *r, const tpl_node *site, vial_value 
     return vial_tpl_str_case(r, site, v, false);
 }
 
-static vial_value *get_path(tpl_render *r, const tpl_node *site, vial_value *item, const attr_path *ap,
+static vial_value *get_path(tpl_render *r, const tpl_node *site, vial_value *item, attr_path *ap,
                             vial_value *dflt, bool lower) {
     for (size_t i = 0; i < ap->n; i++) {
-        item = vial_tpl_getitem(r, site, item, ap->parts[i]);
+        vial_value *part = ap->parts[i], *found;
+        /* a dict item with the key: what getitem returns first, found without hashing */
+        if (i == 0 && item->type == VIAL_OBJECT && part->type == VIAL_STRING &&
+            (found = tv_object_get_hinted(item, part->as.s.ptr, part->as.s.len, &ap->hint)))
+            item = found;
+        else
+            item = vial_tpl_getitem(r, site, item, part);
         if (!item) return NULL;
         if (dflt && tv_kind(dflt) != TK_NULL && tv_kind(item) == TK_UNDEF) item = dflt;
     }

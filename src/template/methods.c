@@ -91,28 +91,7 @@ static vial_value *case_str(tpl_render *r, const tpl_node *site, vial_value *sel
         char *dst;
         vial_value *v = vial_tv_new_str(r, len, &dst);
         if (!v) return NULL;
-        const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-        const uint64_t lo = mode == TV_UPPER ? 'a' : 'A', hi = mode == TV_UPPER ? 'z' : 'Z';
-        uint64_t any_high = 0;
-        size_t k = 0;
-        for (; k + 8 <= len; k += 8) {
-            uint64_t x;
-            memcpy(&x, src + k, 8);
-            uint64_t h7 = x & ~highs;
-            uint64_t ge = (h7 + (0x80 - lo) * ones) & highs;  /* byte >= lo */
-            uint64_t gt = (h7 + (0x7f - hi) * ones) & highs;  /* byte > hi */
-            uint64_t in = ge & ~gt & ~x;                       /* ASCII letter of the other case */
-            x ^= in >> 2;                                      /* flip 0x20 */
-            any_high |= x;
-            memcpy(dst + k, &x, 8);
-        }
-        unsigned char high = (any_high & highs) ? 0x80 : 0;
-        for (; k < len; k++) {
-            unsigned char c = (unsigned char)src[k];
-            high |= c;
-            dst[k] = (char)((unsigned char)(c - lo) < 26 ? c ^ 0x20 : c);
-        }
-        if (!(high & 0x80)) {
+        if (tv_ascii_case(dst, src, len, mode == TV_UPPER)) {
             v->flags = self->flags & VIAL_FLAG_SAFE;
             return v;
         }

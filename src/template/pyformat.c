@@ -65,7 +65,7 @@ int vial_tpl_fixed_digits(char *out, size_t cap, double ax, int prec) {
     if (prec >= 0 && prec <= 15 && isfinite(ax) && ax >= 0) {
         double y = ax * pow10_table[prec];
         if (y < 1125899906842624.0) { /* 2^50: ulp(y) <= 1/4 */
-            double fl = floor(y);
+            double fl = (double)(uint64_t)y; /* floor: y is >= 0 and below 2^50 */
             double frac = y - fl;
             double d = frac - 0.5; /* exact when it matters: frac is then in [1/4, 3/4] */
             double ulp = y * 2.220446049250313e-16 + 4.9406564584124654e-324; /* >= ulp(y) */
@@ -77,26 +77,30 @@ int vial_tpl_fixed_digits(char *out, size_t cap, double ax, int prec) {
                  * sign of a rounded sum is the sign of the exact sum */
                 double err = fma(ax, pow10_table[prec], -y);
                 double t = d + err;
-                up = t > 0 || (t == 0 && fmod(fl, 2.0) != 0); /* exact tie: to even */
+                up = t > 0 || (t == 0 && ((uint64_t)fl & 1)); /* exact tie: to even (fl < 2^50 is an integer) */
             }
-            {
-                uint64_t u = (uint64_t)fl + (up ? 1 : 0);
-                char digits[24];
-                size_t nd = 0;
-                do {
-                    digits[nd++] = (char)('0' + u % 10);
-                    u /= 10;
-                } while (u);
-                while ((int)nd <= prec) digits[nd++] = '0'; /* at least one digit before the point */
-                size_t k = 0;
-                if (nd + 2 > cap) goto slow;
-                for (size_t i = nd; i > 0; i--) {
-                    out[k++] = digits[i - 1];
-                    if ((int)(i - 1) == prec && prec > 0) out[k++] = '.';
-                }
-                out[k] = 0;
-                return (int)k;
+            /* digits right to left: the fraction's, the point, then the integer part's (at least one) */
+            uint64_t u = (uint64_t)fl + (up ? 1 : 0);
+            char digits[40];
+            char *end = digits + sizeof digits, *d0 = end;
+            int left = prec;
+            for (; left >= 2; left -= 2) {
+                unsigned q = (unsigned)(u % 100);
+                u /= 100;
+                d0 -= 2;
+                memcpy(d0, vial_tv_digit_pairs + 2 * q, 2);
             }
+            if (left) {
+                *--d0 = (char)('0' + u % 10);
+                u /= 10;
+            }
+            if (prec > 0) *--d0 = '.';
+            d0 = tv_udigits(d0, u);
+            size_t k = (size_t)(end - d0);
+            if (k + 1 > cap) goto slow;
+            tb_copy(out, d0, k);
+            out[k] = 0;
+            return (int)k;
         }
     }
 slow:;
@@ -108,6 +112,7 @@ int vial_tpl_format_double_spec(vial_buf *b, double d, char type, int precision,
     char fmt[16], tmp[512];
     if (precision < 0) precision = 6;
     if (precision > 300) precision = 300;
+    if (isnan(d)) d = fabs(d); /* "nan", never "-nan" */
     snprintf(fmt, sizeof fmt, "%%%s.*%c", alt ? "#" : "", type);
     int n = snprintf(tmp, sizeof tmp, fmt, precision, d);
     if (n < 0) return -1;
@@ -323,6 +328,7 @@ vial_value *vial_tpl_percent_format_argv(tpl_render *r, const tpl_node *site, vi
             if (val->type == VIAL_DOUBLE) d = val->as.d;
             else if (int_of(val, &iv)) d = (double)iv;
             else return vial_tpl_failv(r, site, "must be real number, not %s", vial_tv_type_name(val));
+            if (isnan(d)) d = fabs(d); /* Python prints every NaN as "nan", C a negative one as "-nan" */
             char num[640];
             int nl;
             if ((type == 'f' || type == 'F') && isfinite(d)) {

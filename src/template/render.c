@@ -20,6 +20,7 @@
  * calls, includes, recursion) and, optionally, total work are bounded. */
 #include "template/tpl.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -211,12 +212,9 @@ static int write_value(tpl_render *r, const tpl_node *n, vial_value *v, bool esc
         return out_put(r, n, v->as.s.ptr, v->as.s.len);
     case VIAL_INT: {
         char tmp[24];
-        char *end = tmp + sizeof tmp, *p = end;
+        char *end = tmp + sizeof tmp;
         uint64_t u = v->as.i < 0 ? (uint64_t)0 - (uint64_t)v->as.i : (uint64_t)v->as.i;
-        do {
-            *--p = (char)('0' + u % 10);
-            u /= 10;
-        } while (u);
+        char *p = tv_udigits(end, u);
         if (v->as.i < 0) *--p = '-';
         return out_put(r, n, p, (size_t)(end - p));
     }
@@ -235,6 +233,116 @@ static int write_value(tpl_render *r, const tpl_node *n, vial_value *v, bool esc
     vial_tv_buf(r, &tmp);
     if (vial_tv_str(r, &tmp, v) != 0) return r->failed ? -1 : out_fail(r, n);
     return out_escaped(r, n, tmp.data ? tmp.data : "", tmp.len);
+}
+
+/* ---- {{ x|filter }} straight into the output ----
+ *
+ * The filters the compiler marked FAST_* (lower, upper, join, "lit%.Nflit"|format)
+ * write their result into the output here, escaped on the way, instead of
+ * building a string that write_value then scans and copies again. Each fast
+ * path produces the bytes the filter followed by write_value produces; input
+ * it does not cover goes through the filter as usual with the values already
+ * evaluated, so nothing is evaluated twice. */
+
+static int put_maybe_escaped(tpl_render *r, const tpl_node *n, const char *s, size_t len, bool escape) {
+    return escape ? out_escaped(r, n, s, len) : out_put(r, n, s, len);
+}
+
+static int emit_filter_result(tpl_render *r, const tpl_node *p, const tpl_node *e, vial_value *in, vial_value **pos,
+                              size_t npos) {
+    vial_value *v = vial_tpl_apply_filter_node(r, e, in, pos, npos);
+    if (!v) return -1;
+    return write_value(r, p, v, r->autoescape);
+}
+
+static int emit_case(tpl_render *r, const tpl_node *p, const tpl_node *e, vial_value *in) {
+    if (in->type == VIAL_STRING && in->as.s.len <= 256) {
+        char tmp[256];
+        size_t len = in->as.s.len;
+        if (tv_ascii_case(tmp, in->as.s.ptr, len, e->u.filter.fast == FAST_UPPER))
+            return put_maybe_escaped(r, p, tmp, len, r->autoescape && !(in->flags & VIAL_FLAG_SAFE));
+    }
+    return emit_filter_result(r, p, e, in, NULL, 0);
+}
+
+/* join: under autoescape, Markup parts go in as they are and the others
+ * escaped (whether join returned Markup or a str that output escapes, the
+ * bytes are these); without it, str() of each part. */
+static int emit_join(tpl_render *r, const tpl_node *p, const tpl_node *e, vial_value *in, vial_value *sep) {
+    if (in->type != VIAL_ARRAY || (sep && sep->type != VIAL_STRING)) return emit_filter_result(r, p, e, in, &sep, sep ? 1 : 0);
+    size_t n = in->as.arr.len;
+    vial_value **items = in->as.arr.items;
+    for (size_t i = 0; i < n; i++)
+        if (items[i]->type != VIAL_STRING && items[i]->type != VIAL_INT) return emit_filter_result(r, p, e, in, &sep, sep ? 1 : 0);
+    bool escape = r->autoescape;
+    bool sep_escape = escape && sep && !(sep->flags & VIAL_FLAG_SAFE);
+    for (size_t i = 0; i < n; i++) {
+        if (i && sep && sep->as.s.len && put_maybe_escaped(r, p, sep->as.s.ptr, sep->as.s.len, sep_escape) != 0) return -1;
+        vial_value *it = items[i];
+        if (it->type == VIAL_STRING) {
+            if (put_maybe_escaped(r, p, it->as.s.ptr, it->as.s.len, escape && !(it->flags & VIAL_FLAG_SAFE)) != 0) return -1;
+        } else if (write_value(r, p, it, false) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* "lit%.Nflit"|format(x) for a finite int or float: pyformat.c's %f (sign,
+ * then vial_tpl_fixed_digits); digits never need escaping, the literals may. */
+static int emit_format_f(tpl_render *r, const tpl_node *p, const tpl_node *e, vial_value *fmt, vial_value *x) {
+    double d;
+    if (x->type == VIAL_DOUBLE) d = x->as.d;
+    else if (x->type == VIAL_INT) d = (double)x->as.i;
+    else return emit_filter_result(r, p, e, fmt, &x, 1);
+    char num[80];
+    size_t k = 0;
+    int dl = -1;
+    if (isfinite(d)) {
+        if (signbit(d)) num[k++] = '-';
+        dl = vial_tpl_fixed_digits(num + k, sizeof num - k, fabs(d), e->u.filter.fast_prec);
+    }
+    if (dl < 0) return emit_filter_result(r, p, e, fmt, &x, 1);
+    k += (size_t)dl;
+    const char *s = fmt->as.s.ptr;
+    size_t at = e->u.filter.fast_spec_at, end = e->u.filter.fast_spec_end;
+    if (at && put_maybe_escaped(r, p, s, at, r->autoescape) != 0) return -1;
+    if (out_put(r, p, num, k) != 0) return -1;
+    if (end < fmt->as.s.len && put_maybe_escaped(r, p, s + end, fmt->as.s.len - end, r->autoescape) != 0) return -1;
+    return 0;
+}
+
+/* Kept out of line: emit_output stays small enough to inline into the statement loop. */
+__attribute__((noinline)) static int emit_fast(tpl_render *r, tpl_frame *f, const tpl_node *p, const tpl_node *e) {
+    {
+        const tpl_node *inode = e->u.filter.input;
+        vial_value *in = inode->kind == N_CONST ? inode->u.value : vial_tpl_eval(r, f, inode);
+        if (!in) return -1;
+        vial_value *arg = NULL;
+        if (e->u.filter.a.nargs) {
+            const tpl_node *an = e->u.filter.a.args[0];
+            arg = an->kind == N_CONST ? an->u.value : vial_tpl_eval(r, f, an);
+            if (!arg) return -1;
+        }
+        switch (e->u.filter.fast) {
+        case FAST_LOWER:
+        case FAST_UPPER: return emit_case(r, p, e, in);
+        case FAST_JOIN: return emit_join(r, p, e, in, arg);
+        case FAST_FORMAT_F:
+            if (in->type == VIAL_STRING && !(in->flags & VIAL_FLAG_SAFE) && in->as.s.len >= e->u.filter.fast_spec_end)
+                return emit_format_f(r, p, e, in, arg);
+            return emit_filter_result(r, p, e, in, &arg, 1);
+        default: return emit_filter_result(r, p, e, in, &arg, arg ? 1 : 0);
+        }
+    }
+}
+
+static inline int emit_output(tpl_render *r, tpl_frame *f, const tpl_node *p) {
+    const tpl_node *e = p->u.expr;
+    if (e->kind == N_FILTER && e->u.filter.fast) return emit_fast(r, f, p, e);
+    vial_value *v = vial_tpl_eval(r, f, e);
+    if (!v) return -1;
+    return write_value(r, p, v, r->autoescape);
 }
 
 /* ---- assignment targets ---- */
@@ -836,11 +944,7 @@ static int exec_from_import(tpl_render *r, tpl_frame *f, const tpl_node *n) {
 
 /* ---- statements ---- */
 
-static int exec_output(tpl_render *r, tpl_frame *f, const tpl_node *n) {
-    vial_value *v = vial_tpl_eval(r, f, n->u.expr);
-    if (!v) return -1;
-    return write_value(r, n, v, r->autoescape);
-}
+static int exec_output(tpl_render *r, tpl_frame *f, const tpl_node *n) { return emit_output(r, f, n); }
 
 static int write_raw(tpl_render *r, const tpl_node *n, vial_value *v) {
     if (v->type == VIAL_STRING) return out_put(r, n, v->as.s.ptr, v->as.s.len);
@@ -862,8 +966,7 @@ static int exec_stmt(tpl_render *r, tpl_frame *f, const tpl_node *n) {
                 continue;
             }
             r->stmt = p;
-            vial_value *v = vial_tpl_eval(r, f, p->u.expr);
-            if (!v || write_value(r, p, v, r->autoescape) != 0) return -1;
+            if (emit_output(r, f, p) != 0) return -1;
         }
         return 0;
     }

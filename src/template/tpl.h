@@ -95,6 +95,49 @@ static inline void tb_copy(char *d, const char *s, size_t n) {
     memcpy(d, s, n);
 }
 
+/* memcmp(a, b, n) == 0 without a call for short strings (attribute names). */
+static inline bool tb_eq(const char *a, const char *b, size_t n) {
+    if (n >= 8 && n <= 16) {
+        uint64_t a0, a1, b0, b1;
+        memcpy(&a0, a, 8);
+        memcpy(&b0, b, 8);
+        memcpy(&a1, a + n - 8, 8);
+        memcpy(&b1, b + n - 8, 8);
+        return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+    }
+    if (n >= 4 && n < 8) {
+        uint32_t a0, a1, b0, b1;
+        memcpy(&a0, a, 4);
+        memcpy(&b0, b, 4);
+        memcpy(&a1, a + n - 4, 4);
+        memcpy(&b1, b + n - 4, 4);
+        return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+    }
+    if (n < 4) {
+        for (size_t i = 0; i < n; i++)
+            if (a[i] != b[i]) return false;
+        return true;
+    }
+    return memcmp(a, b, n) == 0;
+}
+
+/* The value of key in object obj, or NULL: position *hint is tried first
+ * (rows of one shape keep their keys in one order), then the others, which
+ * update the hint. Large objects use their hash index. */
+static inline vial_value *tv_object_get_hinted(const vial_value *obj, const char *key, size_t len, uint32_t *hint) {
+    const vial_member *m = obj->as.obj.items;
+    size_t n = obj->as.obj.len;
+    uint32_t h = *hint;
+    if (h < n && m[h].key_len == len && tb_eq(m[h].key, key, len)) return m[h].value;
+    if (n > 16) return vial_object_getn(obj, key, len);
+    for (size_t i = 0; i < n; i++)
+        if (m[i].key_len == len && tb_eq(m[i].key, key, len)) {
+            *hint = (uint32_t)i;
+            return m[i].value;
+        }
+    return NULL;
+}
+
 /* Inline fast paths over vial_buf: copy in place while there is room, call
  * into the core (growth, the cap) only when there is not. */
 static inline int tb_append(vial_buf *b, const void *s, size_t n) {
@@ -117,6 +160,54 @@ static inline int tb_putc(vial_buf *b, int c) {
 }
 
 static inline int tb_puts(vial_buf *b, const char *s) { return tb_append(b, s, strlen(s)); }
+
+/* str.upper()/str.lower() of ASCII text into dst (n bytes, 8 at a time);
+ * false when src has a byte >= 0x80 (then dst holds garbage and the caller
+ * takes the Unicode path). */
+static inline bool tv_ascii_case(char *dst, const char *src, size_t len, bool upper) {
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    const uint64_t lo = upper ? 'a' : 'A', hi = upper ? 'z' : 'Z';
+    uint64_t any_high = 0;
+    size_t k = 0;
+    for (; k + 8 <= len; k += 8) {
+        uint64_t x;
+        memcpy(&x, src + k, 8);
+        uint64_t h7 = x & ~highs;
+        uint64_t ge = (h7 + (0x80 - lo) * ones) & highs; /* byte >= lo */
+        uint64_t gt = (h7 + (0x7f - hi) * ones) & highs; /* byte > hi */
+        uint64_t in = ge & ~gt & ~x;                      /* ASCII letter of the other case */
+        x ^= in >> 2;                                     /* flip 0x20 */
+        any_high |= x;
+        memcpy(dst + k, &x, 8);
+    }
+    unsigned char high = (any_high & highs) ? 0x80 : 0;
+    for (; k < len; k++) {
+        unsigned char c = (unsigned char)src[k];
+        high |= c;
+        dst[k] = (char)((unsigned char)(c - lo) < 26 ? c ^ 0x20 : c);
+    }
+    return !(high & 0x80);
+}
+
+/* "00" "01" ... "99": two decimal digits per division (values.c). */
+extern const char vial_tv_digit_pairs[200];
+
+/* Writes u's decimal digits so that they end at end; returns where they start. */
+static inline char *tv_udigits(char *end, uint64_t u) {
+    while (u >= 100) {
+        unsigned q = (unsigned)(u % 100);
+        u /= 100;
+        end -= 2;
+        memcpy(end, vial_tv_digit_pairs + 2 * q, 2);
+    }
+    if (u >= 10) {
+        end -= 2;
+        memcpy(end, vial_tv_digit_pairs + 2 * u, 2);
+    } else {
+        *--end = (char)('0' + u);
+    }
+    return end;
+}
 
 /* Offset of the first byte of s that HTML escaping changes (& < > " '), or n. */
 size_t vial_tv_escape_scan(const char *s, size_t n);
@@ -268,6 +359,12 @@ enum cmpop { CMP_EQ, CMP_NE, CMP_LT, CMP_LE, CMP_GT, CMP_GE, CMP_IN, CMP_NOTIN }
 #define NF_CONST_STR 0x200 /* N_CONST whose value is a string known at compile time */
 #define NF_NOT_METHOD 0x400 /* N_GETATTR whose name is no method of dict, list or str */
 
+/* Builtin filters with a direct output path (tpl_node.u.filter.fast) */
+enum { FAST_NONE, FAST_LOWER, FAST_UPPER, FAST_JOIN, FAST_FORMAT_F };
+
+/* N_GETATTR op: loop attributes read without a string compare (LA_NONE: any other name) */
+enum { LA_NONE, LA_INDEX, LA_INDEX0, LA_FIRST, LA_LAST, LA_LENGTH, LA_REVINDEX, LA_REVINDEX0, LA_CYCLE, LA_CHANGED };
+
 typedef struct tpl_node tpl_node;
 typedef struct tpl_list {
     tpl_node **items;
@@ -345,6 +442,12 @@ struct tpl_node {
             const struct tpl_builtin *builtin;
             const struct tpl_userfn *user;
             tpl_callargs a;
+            /* set by the compiler for a builtin the output path runs without
+             * building the intermediate string (FAST_*, see render.c) */
+            uint8_t fast;
+            uint8_t fast_prec;      /* FAST_FORMAT_F: the precision of "%.Nf" */
+            uint32_t fast_spec_at;  /* FAST_FORMAT_F: offset of '%' in the format */
+            uint32_t fast_spec_end; /* FAST_FORMAT_F: offset just past 'f' */
         } filter; /* N_FILTER, N_TEST */
         struct {
             tpl_node *l, *r;
@@ -604,6 +707,9 @@ vial_value *vial_tpl_capture(tpl_render *r, tpl_frame *f, const tpl_list *body, 
 int vial_tpl_run_template(tpl_render *r, tpl_context *ctx, const tpl_template *t);
 /* Calls any callable value. */
 vial_value *vial_tpl_call_value(tpl_render *r, const tpl_node *site, vial_value *callee, tpl_args *a);
+/* Applies filter node n (no keyword arguments) to an input and positional
+ * arguments its caller has already evaluated. */
+vial_value *vial_tpl_apply_filter_node(tpl_render *r, const tpl_node *n, vial_value *in, vial_value **pos, size_t npos);
 /* Calls a filter by name (map, select...). */
 vial_value *vial_tpl_call_filter_named(tpl_render *r, const tpl_node *site, const vial_value *name, vial_value *in,
                                   tpl_args *a);

@@ -432,6 +432,19 @@ vial_value *vial_tv_to_plain_str(tpl_render *r, const tpl_node *site, vial_value
     return vial_tv_to_str(r, site, v);
 }
 
+const char vial_tv_digit_pairs[200] = {
+    '0', '0', '0', '1', '0', '2', '0', '3', '0', '4', '0', '5', '0', '6', '0', '7', '0', '8', '0', '9',
+    '1', '0', '1', '1', '1', '2', '1', '3', '1', '4', '1', '5', '1', '6', '1', '7', '1', '8', '1', '9',
+    '2', '0', '2', '1', '2', '2', '2', '3', '2', '4', '2', '5', '2', '6', '2', '7', '2', '8', '2', '9',
+    '3', '0', '3', '1', '3', '2', '3', '3', '3', '4', '3', '5', '3', '6', '3', '7', '3', '8', '3', '9',
+    '4', '0', '4', '1', '4', '2', '4', '3', '4', '4', '4', '5', '4', '6', '4', '7', '4', '8', '4', '9',
+    '5', '0', '5', '1', '5', '2', '5', '3', '5', '4', '5', '5', '5', '6', '5', '7', '5', '8', '5', '9',
+    '6', '0', '6', '1', '6', '2', '6', '3', '6', '4', '6', '5', '6', '6', '6', '7', '6', '8', '6', '9',
+    '7', '0', '7', '1', '7', '2', '7', '3', '7', '4', '7', '5', '7', '6', '7', '7', '7', '8', '7', '9',
+    '8', '0', '8', '1', '8', '2', '8', '3', '8', '4', '8', '5', '8', '6', '8', '7', '8', '8', '8', '9',
+    '9', '0', '9', '1', '9', '2', '9', '3', '9', '4', '9', '5', '9', '6', '9', '7', '9', '8', '9', '9',
+};
+
 /* ---- escaping ---- */
 
 static const unsigned char escape_class[256] = {['&'] = 1, ['<'] = 2, ['>'] = 3, ['"'] = 4, ['\''] = 5};
@@ -442,43 +455,84 @@ static const uint8_t escape_len[] = {0, 5, 4, 4, 5, 5};
 #include <emmintrin.h>
 #endif
 
-size_t vial_tv_escape_scan(const char *s, size_t n) {
-    size_t i = 0;
 #if defined(__SSE2__)
-    /* 16 bytes per step: most text has nothing to escape */
+/* Bit i set when byte i of v is one escaping changes. */
+static inline unsigned escape_mask(__m128i v) {
     const __m128i amp = _mm_set1_epi8('&'), lt = _mm_set1_epi8('<'), gt = _mm_set1_epi8('>'),
                   dq = _mm_set1_epi8('"'), sq = _mm_set1_epi8('\'');
-    for (; i + 16 <= n; i += 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
-        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, amp), _mm_cmpeq_epi8(v, lt)),
-                                 _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, gt), _mm_cmpeq_epi8(v, dq)),
-                                              _mm_cmpeq_epi8(v, sq)));
-        int mask = _mm_movemask_epi8(m);
-        if (mask) return i + (size_t)__builtin_ctz((unsigned)mask);
+    __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, amp), _mm_cmpeq_epi8(v, lt)),
+                             _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, gt), _mm_cmpeq_epi8(v, dq)),
+                                          _mm_cmpeq_epi8(v, sq)));
+    return (unsigned)_mm_movemask_epi8(m);
+}
+#endif
+
+size_t vial_tv_escape_scan(const char *s, size_t n) {
+#if defined(__SSE2__)
+    /* 16 bytes per step, the tail as one more (overlapping) step; strings
+     * under 16 bytes as two overlapping halves in one register. Every load
+     * stays inside s[0, n). */
+    if (n >= 16) {
+        size_t i = 0;
+        for (; i + 16 <= n; i += 16) {
+            unsigned mask = escape_mask(_mm_loadu_si128((const __m128i *)(s + i)));
+            if (mask) return i + (size_t)__builtin_ctz(mask);
+        }
+        if (i == n) return n;
+        unsigned mask = escape_mask(_mm_loadu_si128((const __m128i *)(s + n - 16))) >> (i - (n - 16));
+        return mask ? i + (size_t)__builtin_ctz(mask) : n;
+    }
+    if (n >= 8) {
+        uint64_t lo, hi;
+        memcpy(&lo, s, 8);
+        memcpy(&hi, s + n - 8, 8);
+        unsigned mask = escape_mask(_mm_set_epi64x((long long)hi, (long long)lo));
+        if (mask & 0xff) return (size_t)__builtin_ctz(mask);
+        return mask ? n - 8 + (size_t)__builtin_ctz(mask >> 8) : n;
+    }
+    if (n >= 4) {
+        uint32_t lo, hi;
+        memcpy(&lo, s, 4);
+        memcpy(&hi, s + n - 4, 4);
+        unsigned mask = escape_mask(_mm_set_epi32(0, 0, (int)hi, (int)lo)) & 0xff;
+        if (mask & 0xf) return (size_t)__builtin_ctz(mask);
+        return mask ? n - 4 + (size_t)__builtin_ctz(mask >> 4) : n;
     }
 #endif
-    for (; i < n; i++)
+    for (size_t i = 0; i < n; i++)
         if (escape_class[(unsigned char)s[i]]) return i;
     return n;
 }
-
 
 int vial_tv_escape_into(vial_buf *b, const char *s, size_t n) {
     size_t first = vial_tv_escape_scan(s, n);
     if (first == n) return tb_append(b, s, n);
     if (n <= 256 && n * 5 < b->cap - b->len) {
-        /* room for the worst case: copy the clean prefix, then one pass without calls */
+        /* room for the worst case: clean runs copied whole, found by the scan, no calls into vial_buf */
         char *d = b->data + b->len;
-        memcpy(d, s, first);
-        d += first;
-        for (size_t i = first; i < n; i++) {
-            unsigned char k = escape_class[(unsigned char)s[i]];
-            if (!k) {
-                *d++ = s[i];
-                continue;
-            }
+        size_t i = 0, next = first;
+        for (;;) {
+            tb_copy(d, s + i, next - i);
+            d += next - i;
+            if (next == n) break;
+            unsigned char k = escape_class[(unsigned char)s[next]];
             memcpy(d, escape_text[k], 5);
             d += escape_len[k];
+            i = next + 1;
+            if (n - i < 16) {
+                /* a short rest: one byte at a time is cheaper than scanning it */
+                for (; i < n; i++) {
+                    k = escape_class[(unsigned char)s[i]];
+                    if (!k) {
+                        *d++ = s[i];
+                        continue;
+                    }
+                    memcpy(d, escape_text[k], 5);
+                    d += escape_len[k];
+                }
+                break;
+            }
+            next = i + vial_tv_escape_scan(s + i, n - i);
         }
         b->len = (size_t)(d - b->data);
         b->data[b->len] = 0;
