@@ -492,6 +492,16 @@ static int run(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db_ar
     return rc;
 }
 
+void vial_db_name_run(vial_db_conn *c, size_t i) {
+    char prefix[32];
+    int plen = snprintf(prefix, sizeof prefix, "run %zu: ", i + 1);
+    size_t mlen = strlen(c->msg);
+    if ((size_t)plen + mlen >= sizeof c->msg) mlen = sizeof c->msg - 1 - (size_t)plen;
+    memmove(c->msg + plen, c->msg, mlen);
+    memcpy(c->msg, prefix, (size_t)plen);
+    c->msg[plen + mlen] = '\0';
+}
+
 /* The empty array a result is collected in, or NULL with the reason on c. */
 static vial_value *result_array(vial_db_conn *c, vial_arena *a) {
     if (!a) {
@@ -628,13 +638,7 @@ static int run_each(vial_db_conn *c, vial_arena *a, const char *sql, const vial_
         }
         int rc = run(c, a, sql, &sets[i], rows, 0);
         if (rc != 0) {
-            char prefix[32];
-            int plen = snprintf(prefix, sizeof prefix, "run %zu: ", i + 1);
-            size_t mlen = strlen(c->msg);
-            if ((size_t)plen + mlen >= sizeof c->msg) mlen = sizeof c->msg - 1 - (size_t)plen;
-            memmove(c->msg + plen, c->msg, mlen);
-            memcpy(c->msg, prefix, (size_t)plen);
-            c->msg[plen + mlen] = '\0';
+            vial_db_name_run(c, i);
             return rc;
         }
         *changes += c->changes;

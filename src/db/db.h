@@ -123,6 +123,8 @@ extern const db_driver vial_db_postgres_driver;
 
 /* Records an error on c and returns code. */
 int vial_db_fail(vial_db_conn *c, int code, const char *fmt, ...) VIAL_PRINTF(3, 4);
+/* Puts "run N: " (N = i + 1) before the connection's error message: which run of a batch failed. */
+void vial_db_name_run(vial_db_conn *c, size_t i);
 /* Records success (or VIAL_DB_NOT_FOUND) on c. */
 void vial_db_set_code(vial_db_conn *c, int code);
 /* Milliseconds of a monotonic clock. */

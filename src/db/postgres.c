@@ -654,7 +654,10 @@ static int pg_run_many(vial_db_conn *c, vial_arena *a, const char *sql, const vi
                 case PGRES_PIPELINE_ABORTED:
                     rc = vial_db_fail(c, VIAL_DB_ERROR, "run %zu was skipped: an earlier run failed", i + 1);
                     break;
-                default: rc = result_error(c, r); break;
+                default:
+                    rc = result_error(c, r);
+                    vial_db_name_run(c, i);
+                    break;
                 }
             }
             PQclear(r);
