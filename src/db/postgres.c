@@ -577,8 +577,9 @@ static int ensure_prepared(vial_db_conn *c, const char *sql, db_stmt **out) {
 
 /* n runs of one prepared statement in libpq's pipeline mode: every Bind/Execute
  * and a Sync after each (so each run is its own implicit transaction outside
- * vial_db_begin, exactly as n separate statements would be) go out in one
- * write, and the answers are read as they come: one round trip instead of n.
+ * vial_db_begin, exactly as n separate statements would be; a batch of reads
+ * shares one Sync, see below) go out together, and the answers are read as
+ * they come: one round trip instead of n.
  * results (NULL for exec) gets one array of rows per run; *changes the sum. */
 static int pg_run_many(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db_args *sets, size_t n,
                        vial_value *results, int64_t *changes) {
@@ -615,9 +616,13 @@ static int pg_run_many(vial_db_conn *c, vial_arena *a, const char *sql, const vi
         goto done;
     }
     c->sent = true;
+    /* Reads need no Sync of their own: one at the end makes the batch one
+     * implicit transaction (one snapshot, one begin/commit on the server, one
+     * write from here: libpq 15 flushes at every Sync). */
+    const bool one_sync = n > 1 && vial_db_sql_readonly(sql);
     for (size_t i = 0; i < n; i++) {
         if (!PQsendQueryPrepared(pg, name, nparams, params[i].values, params[i].lengths, params[i].formats, 0) ||
-            !PQpipelineSync(pg)) {
+            ((!one_sync || i == n - 1) && !PQpipelineSync(pg))) {
             /* Part of the pipeline is queued: the session's state is unknown, drop it. */
             rc = send_failed(c, "sending pipelined statements");
             c->broken = true;
@@ -635,7 +640,11 @@ static int pg_run_many(vial_db_conn *c, vial_arena *a, const char *sql, const vi
                 goto done;
             }
             PGresult *r = PQgetResult(pg);
-            if (!r) continue; /* the end of run i's results; its Sync comes next */
+            if (!r) {
+                /* The end of run i's results: its Sync comes next, or the next run's results. */
+                if (one_sync && i < n - 1) break;
+                continue;
+            }
             ExecStatusType st = PQresultStatus(r);
             if (st == PGRES_PIPELINE_SYNC) {
                 PQclear(r);
