@@ -1877,10 +1877,13 @@ vial_value *vial_db_one_args(vial_db_conn *c, vial_arena *a, const char *sql, vi
 vial_value *vial_db_scalar_args(vial_db_conn *c, vial_arena *a, const char *sql, vial_db_args args);
 /* Runs a statement; the number of rows it changed, or -1. */
 int64_t vial_db_exec_args(vial_db_conn *c, const char *sql, vial_db_args args);
-/* Runs sql once for each of n sets of values, as n separate statements (cursor.executemany for
- * reads); PostgreSQL pipelines them (one round trip). An array of n arrays of rows, or NULL on the
- * first failure. */
+/* Runs sql once for each of n sets of values (cursor.executemany for reads); PostgreSQL pipelines
+ * them (one round trip); a batch of reads runs as one transaction (one snapshot). An array of n
+ * arrays of rows, or NULL on the first failure. */
 vial_value *vial_db_query_many(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db_args *sets, size_t n);
+/* As vial_db_query_many, but every run is its own statement (its own transaction outside
+ * vial_db_begin), exactly as n calls would be; still pipelined on PostgreSQL. */
+vial_value *vial_db_query_each(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db_args *sets, size_t n);
 /* cursor.executemany(sql, sets): n runs (pipelined on PostgreSQL); the rows changed in all, or -1. */
 int64_t vial_db_exec_many(vial_db_conn *c, const char *sql, const vial_db_args *sets, size_t n);
 /* Runs several ;-separated statements without parameters (schema files); 0 or -1. */
@@ -2080,8 +2083,10 @@ vial_value *vial_query_one_or_404_args(vial_req *rq, const char *sql, vial_db_ar
 vial_value *vial_query_scalar_args(vial_req *rq, const char *sql, vial_db_args args);
 /* Runs a statement; the rows it changed. */
 int64_t vial_exec_args(vial_req *rq, const char *sql, vial_db_args args);
-/* sql run once per set of values (pipelined on PostgreSQL): an array of n arrays of rows. */
+/* sql run once per set of values (pipelined on PostgreSQL, reads in one snapshot): an array of n arrays of rows. */
 vial_value *vial_query_many(vial_req *rq, const char *sql, const vial_db_args *sets, size_t n);
+/* As vial_query_many, every run its own statement/transaction (pipelined on PostgreSQL). */
+vial_value *vial_query_each(vial_req *rq, const char *sql, const vial_db_args *sets, size_t n);
 /* executemany: n runs of sql (pipelined on PostgreSQL); the rows changed in all. */
 int64_t vial_exec_many(vial_req *rq, const char *sql, const vial_db_args *sets, size_t n);
 /* Id of the row the request's last INSERT created. */

@@ -559,9 +559,11 @@ static int control(vial_db_conn *c, const char *sql);
 static int run_each(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db_args *sets, size_t n,
                     vial_value *results, int64_t *changes);
 
-/* Runs sql once per set of values: the driver's pipeline when it has one, else one run after the other. */
+/* Runs sql once per set of values: the driver's pipeline when it has one, else one run after the other.
+ * snapshot: a batch of reads may run as one transaction (query_many), else every run is its own
+ * statement exactly as n calls would be (query_each, and every batch of writes). */
 static int run_many(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db_args *sets, size_t n,
-                    vial_value *results, int64_t *changes) {
+                    vial_value *results, int64_t *changes, bool snapshot) {
     *changes = 0;
     if (c->dead) return c->code;
     vial_db_set_code(c, VIAL_DB_OK);
@@ -586,10 +588,11 @@ static int run_many(vial_db_conn *c, vial_arena *a, const char *sql, const vial_
             return vial_db_fail(c, VIAL_DB_INVALID, "run %zu: the statement has %d placeholder%s but %zu value%s given",
                                 i + 1, nparams, nparams == 1 ? "" : "s", sets[i].len, sets[i].len == 1 ? " was" : "s were");
     const db_driver *drv = c->db->drv;
+    const bool one_tx = snapshot && n > 1 && vial_db_sql_readonly(sql);
     if (drv->run_many) {
         bool was_idle = c->depth == 0 && drv->tx_status(c) == DB_TX_IDLE;
         c->sent = false;
-        int rc = drv->run_many(c, a, sql, sets, n, results, changes);
+        int rc = drv->run_many(c, a, sql, sets, n, results, changes, one_tx);
         if (rc == VIAL_DB_UNAVAILABLE && c->broken && was_idle && (!c->sent || vial_db_sql_readonly(sql))) {
             /* As run(): a lost connection is replaced and the batch retried once when that cannot run it twice. */
             vial_log(VIAL_LOG_WARNING, "database connection to %s lost (%s); reconnecting and retrying once",
@@ -606,17 +609,17 @@ static int run_many(vial_db_conn *c, vial_arena *a, const char *sql, const vial_
             if (results) results->as.arr.len = 0;
             vial_db_set_code(c, VIAL_DB_OK);
             c->sent = false;
-            rc = drv->run_many(c, a, sql, sets, n, results, changes);
+            rc = drv->run_many(c, a, sql, sets, n, results, changes, one_tx);
         }
         return rc;
     }
     /* Reads on SQLite outside a transaction: one snapshot for the whole batch
      * (each run sees the same data) and one read transaction instead of n. */
-    bool snapshot = n > 1 && c->depth == 0 && c->db->url.backend == VIAL_DB_SQLITE && drv->tx_status(c) == DB_TX_IDLE &&
-                    vial_db_sql_readonly(sql);
-    if (snapshot && control(c, "BEGIN") != 0) return c->code;
+    const bool read_tx = one_tx && c->depth == 0 && c->db->url.backend == VIAL_DB_SQLITE &&
+                         drv->tx_status(c) == DB_TX_IDLE;
+    if (read_tx && control(c, "BEGIN") != 0) return c->code;
     int rc = run_each(c, a, sql, sets, n, results, changes);
-    if (snapshot) {
+    if (read_tx) {
         if (rc == 0) {
             if (control(c, "COMMIT") != 0) rc = c->code;
         } else {
@@ -652,13 +655,21 @@ vial_value *vial_db_query_many(vial_db_conn *c, vial_arena *a, const char *sql, 
     vial_value *results = result_array(c, a);
     if (!results) return NULL;
     int64_t changes;
-    return run_many(c, a, sql, sets, n, results, &changes) == 0 ? results : NULL;
+    return run_many(c, a, sql, sets, n, results, &changes, true) == 0 ? results : NULL;
+}
+
+vial_value *vial_db_query_each(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db_args *sets, size_t n) {
+    if (!c) return NULL;
+    vial_value *results = result_array(c, a);
+    if (!results) return NULL;
+    int64_t changes;
+    return run_many(c, a, sql, sets, n, results, &changes, false) == 0 ? results : NULL;
 }
 
 int64_t vial_db_exec_many(vial_db_conn *c, const char *sql, const vial_db_args *sets, size_t n) {
     if (!c) return -1;
     int64_t changes;
-    if (run_many(c, NULL, sql, sets, n, NULL, &changes) != 0) return -1;
+    if (run_many(c, NULL, sql, sets, n, NULL, &changes, false) != 0) return -1;
     return changes;
 }
 

@@ -105,9 +105,10 @@ struct db_driver {
     int (*run)(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db_args *args, vial_value *rows,
                size_t max_rows);
     /* Runs one statement n times, once per set of values (NULL: db.c loops over run); results (NULL: discard)
-     * gets one array of rows per run; *changes the rows changed in all. */
+     * gets one array of rows per run; *changes the rows changed in all. one_tx: the runs are reads and may
+     * share one transaction (else each is its own, as n separate statements). */
     int (*run_many)(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db_args *sets, size_t n,
-                    vial_value *results, int64_t *changes);
+                    vial_value *results, int64_t *changes, bool one_tx);
     /* Runs several statements without parameters. */
     int (*script)(vial_db_conn *c, const char *sql);
     /* DB_TX_* as the server sees it. */

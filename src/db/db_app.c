@@ -390,6 +390,12 @@ vial_value *vial_query_many(vial_req *rq, const char *sql, const vial_db_args *s
     return settle(rq, c) ? results : NULL;
 }
 
+vial_value *vial_query_each(vial_req *rq, const char *sql, const vial_db_args *sets, size_t n) {
+    vial_db_conn *c = vial_req_db(rq);
+    vial_value *results = vial_db_query_each(c, rq->arena, sql, sets, n);
+    return settle(rq, c) ? results : NULL;
+}
+
 int64_t vial_exec_many(vial_req *rq, const char *sql, const vial_db_args *sets, size_t n) {
     vial_db_conn *c = vial_req_db(rq);
     int64_t changed = vial_db_exec_many(c, sql, sets, n);

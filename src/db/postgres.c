@@ -578,11 +578,11 @@ static int ensure_prepared(vial_db_conn *c, const char *sql, db_stmt **out) {
 /* n runs of one prepared statement in libpq's pipeline mode: every Bind/Execute
  * and a Sync after each (so each run is its own implicit transaction outside
  * vial_db_begin, exactly as n separate statements would be; a batch of reads
- * shares one Sync, see below) go out together, and the answers are read as
+ * from query_many shares one Sync, see below) go out together, and the answers are read as
  * they come: one round trip instead of n.
  * results (NULL for exec) gets one array of rows per run; *changes the sum. */
 static int pg_run_many(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db_args *sets, size_t n,
-                       vial_value *results, int64_t *changes) {
+                       vial_value *results, int64_t *changes, bool one_tx) {
     PGconn *pg = pg_of(c);
     if (PQstatus(pg) != CONNECTION_OK) return lost(c, "starting a statement");
     *changes = 0;
@@ -616,10 +616,10 @@ static int pg_run_many(vial_db_conn *c, vial_arena *a, const char *sql, const vi
         goto done;
     }
     c->sent = true;
-    /* Reads need no Sync of their own: one at the end makes the batch one
-     * implicit transaction (one snapshot, one begin/commit on the server, one
-     * write from here: libpq 15 flushes at every Sync). */
-    const bool one_sync = n > 1 && vial_db_sql_readonly(sql);
+    /* A batch of reads that may share a transaction needs one Sync, at the
+     * end: one implicit transaction (one snapshot, one begin/commit on the
+     * server, one write from here: libpq 15 flushes at every Sync). */
+    const bool one_sync = one_tx;
     for (size_t i = 0; i < n; i++) {
         if (!PQsendQueryPrepared(pg, name, nparams, params[i].values, params[i].lengths, params[i].formats, 0) ||
             ((!one_sync || i == n - 1) && !PQpipelineSync(pg))) {

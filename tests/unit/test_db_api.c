@@ -295,6 +295,45 @@ Test(db_api, read_batches_leave_the_transaction_state_as_they_found_it) {
     vial_db_release(c);
 }
 
+/* query_many's reads share one transaction; query_each's runs are separate
+ * statements (PostgreSQL shows it: one transaction id, or one per run). */
+Test(db_api, query_each_runs_separate_statements_and_query_many_one_snapshot) {
+    vial_db_conn *c = conn();
+    make_table(c);
+    enum { N = 5 };
+    vial_value vals[N];
+    vial_db_args sets[N];
+    for (int i = 0; i < N; i++) {
+        vals[i] = VIAL_BIND(i * 10);
+        sets[i] = (vial_db_args){&vals[i], 1};
+    }
+    /* the same rows either way */
+    vial_value *many = vial_db_query_many(c, T.a, "SELECT CAST(? AS BIGINT) + 1 AS v", sets, N);
+    vial_value *each = vial_db_query_each(c, T.a, "SELECT CAST(? AS BIGINT) + 1 AS v", sets, N);
+    cr_assert_not_null(many, "%s", vial_db_errmsg(c));
+    cr_assert_not_null(each, "%s", vial_db_errmsg(c));
+    cr_assert(vial_value_equal(many, each), "%s vs %s", vial_json_encode(T.a, many, 0, NULL),
+              vial_json_encode(T.a, each, 0, NULL));
+    cr_assert_eq(vial_get_int(vial_array_get(vial_array_get(each, 4), 0), "v", 0), 41);
+    cr_assert_eq(vial_db_begin(c), 0, "a batch left a transaction open: %s", vial_db_errmsg(c));
+    cr_assert_eq(vial_db_rollback(c), 0);
+    if (T.pg) {
+        vial_value *one = vial_db_query_many(c, T.a, "SELECT CAST(? AS BIGINT) AS i, txid_current() AS x", sets, N);
+        vial_value *sep = vial_db_query_each(c, T.a, "SELECT CAST(? AS BIGINT) AS i, txid_current() AS x", sets, N);
+        cr_assert_not_null(one, "%s", vial_db_errmsg(c));
+        cr_assert_not_null(sep, "%s", vial_db_errmsg(c));
+        for (int i = 1; i < N; i++) {
+            int64_t one_prev = vial_get_int(vial_array_get(vial_array_get(one, (size_t)i - 1), 0), "x", -1);
+            int64_t one_this = vial_get_int(vial_array_get(vial_array_get(one, (size_t)i), 0), "x", -2);
+            int64_t sep_prev = vial_get_int(vial_array_get(vial_array_get(sep, (size_t)i - 1), 0), "x", -1);
+            int64_t sep_this = vial_get_int(vial_array_get(vial_array_get(sep, (size_t)i), 0), "x", -1);
+            cr_assert_eq(one_this, one_prev, "query_many run %d in another transaction", i + 1);
+            cr_assert_neq(sep_this, sep_prev, "query_each runs %d and %d shared a transaction", i, i + 1);
+        }
+    }
+    vial_db_release(c);
+}
+
 Test(db_api, many_runs_check_values_before_sending_and_report_the_first_failure) {
     vial_db_conn *c = conn();
     make_table(c);
