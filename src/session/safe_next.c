@@ -3,7 +3,8 @@
  * After a login the app redirects to the page that sent the user there; an
  * attacker who can make that target another site has an open redirect
  * behind a trusted login page. A target is followed only when it is a path
- * on this site, or an http(s) URL whose host is this request's Host.
+ * on this site, or an http(s) or scheme-relative ("//host/...") URL whose
+ * host is this request's Host.
  * Browsers read URLs loosely, so the spellings that look like a path but
  * lead elsewhere are refused: scheme-relative "//evil.com", backslashes
  * ("/\evil.com", "\\evil.com": browsers take '\' for '/'), other schemes

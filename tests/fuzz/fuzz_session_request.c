@@ -20,9 +20,16 @@ static vial_value *load_user(vial_req *rq, const char *id) {
     return strcmp(id, "1") == 0 ? vial_pack(rq, "{s:s}", "id", "1") : NULL;
 }
 
-/* An independent statement of "on this site", per the URL standard's scheme rule. */
+/* The authority after "//" names exactly this host (no user info, no port). */
+static bool this_host(const char *authority) {
+    return strcspn(authority, "/?#") == 9 && strncasecmp(authority, "localhost", 9) == 0;
+}
+
+/* An independent statement of "on this site", per the URL standard's scheme rule;
+ * a scheme-relative "//localhost/..." is this site too. */
 static bool on_this_site(const char *t) {
-    if (strncmp(t, "//", 2) == 0 || strchr(t, '\\')) return false;
+    if (strchr(t, '\\')) return false;
+    if (strncmp(t, "//", 2) == 0) return this_host(t + 2);
     for (const unsigned char *p = (const unsigned char *)t; *p; p++)
         if (*p <= 0x20 || *p == 0x7f) return false;
     size_t first = strcspn(t, ":/?#");
@@ -35,8 +42,7 @@ static bool on_this_site(const char *t) {
         return false;
     const char *rest = t + first + 1;
     if (strncmp(rest, "//", 2) != 0) return false;
-    rest += 2;
-    return strcspn(rest, "/?#") == 9 && strncasecmp(rest, "localhost", 9) == 0;
+    return this_host(rest + 2);
 }
 
 static void who(vial_req *rq, vial_res *rs) {

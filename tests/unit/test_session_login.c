@@ -355,6 +355,7 @@ Test(login, safe_next_targets) {
         {"profile", "profile"},
         {"http://localhost/profile", "http://localhost/profile"},
         {"HTTPS://LOCALHOST/x", "HTTPS://LOCALHOST/x"},
+        {"%2F%2Flocalhost%2Fx", "//localhost/x"}, /* scheme-relative to this host */
         {"/a//b", "/a//b"},
         {"?page=2", "?page=2"},
         {"#top", "#top"},
@@ -373,6 +374,9 @@ Test(login, safe_next_targets) {
         "http://localhost@evil.com/",
         "http://localhost:80@evil.com/",
         "http://localhost.evil.com/",
+        "//localhost@evil.com/",
+        "//localhost.evil.com/",
+        "//localhost:8080/",
         "http://evil.com#localhost",
         "https:evil.com",
         "http:/evil.com",
