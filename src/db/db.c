@@ -556,8 +556,26 @@ int64_t vial_db_exec_args(vial_db_conn *c, const char *sql, vial_db_args args) {
 }
 
 static int control(vial_db_conn *c, const char *sql);
+
+/* run_many without a driver pipeline: one run after the other, the failing run named in the message. */
 static int run_each(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db_args *sets, size_t n,
-                    vial_value *results, int64_t *changes);
+                    vial_value *results, int64_t *changes) {
+    for (size_t i = 0; i < n; i++) {
+        vial_value *rows = NULL;
+        if (results) {
+            rows = vial_new_array(a);
+            if (!rows || vial_array_push(results, rows) != 0) return vial_db_fail(c, VIAL_DB_NOMEM, "out of memory");
+        }
+        int rc = run(c, a, sql, &sets[i], rows, 0);
+        if (rc != 0) {
+            vial_db_name_run(c, i);
+            return rc;
+        }
+        *changes += c->changes;
+    }
+    c->changes = *changes;
+    return 0;
+}
 
 /* Runs sql once per set of values: the driver's pipeline when it has one, else one run after the other.
  * snapshot: a batch of reads may run as one transaction (query_many), else every run is its own
@@ -628,26 +646,6 @@ static int run_many(vial_db_conn *c, vial_arena *a, const char *sql, const vial_
         }
     }
     return rc;
-}
-
-/* run_many without a driver pipeline: one run after the other, the failing run named in the message. */
-static int run_each(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db_args *sets, size_t n,
-                    vial_value *results, int64_t *changes) {
-    for (size_t i = 0; i < n; i++) {
-        vial_value *rows = NULL;
-        if (results) {
-            rows = vial_new_array(a);
-            if (!rows || vial_array_push(results, rows) != 0) return vial_db_fail(c, VIAL_DB_NOMEM, "out of memory");
-        }
-        int rc = run(c, a, sql, &sets[i], rows, 0);
-        if (rc != 0) {
-            vial_db_name_run(c, i);
-            return rc;
-        }
-        *changes += c->changes;
-    }
-    c->changes = *changes;
-    return 0;
 }
 
 vial_value *vial_db_query_many(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db_args *sets, size_t n) {

@@ -616,13 +616,12 @@ static int pg_run_many(vial_db_conn *c, vial_arena *a, const char *sql, const vi
         goto done;
     }
     c->sent = true;
-    /* A batch of reads that may share a transaction needs one Sync, at the
-     * end: one implicit transaction (one snapshot, one begin/commit on the
-     * server, one write from here: libpq 15 flushes at every Sync). */
-    const bool one_sync = one_tx;
+    /* A batch of reads that may share a transaction (one_tx) needs one Sync,
+     * at the end: one implicit transaction (one snapshot, one begin/commit on
+     * the server, one write from here: libpq 15 flushes at every Sync). */
     for (size_t i = 0; i < n; i++) {
         if (!PQsendQueryPrepared(pg, name, nparams, params[i].values, params[i].lengths, params[i].formats, 0) ||
-            ((!one_sync || i == n - 1) && !PQpipelineSync(pg))) {
+            ((!one_tx || i == n - 1) && !PQpipelineSync(pg))) {
             /* Part of the pipeline is queued: the session's state is unknown, drop it. */
             rc = send_failed(c, "sending pipelined statements");
             c->broken = true;
@@ -642,7 +641,7 @@ static int pg_run_many(vial_db_conn *c, vial_arena *a, const char *sql, const vi
             PGresult *r = PQgetResult(pg);
             if (!r) {
                 /* The end of run i's results: its Sync comes next, or the next run's results. */
-                if (one_sync && i < n - 1) break;
+                if (one_tx && i < n - 1) break;
                 continue;
             }
             ExecStatusType st = PQresultStatus(r);
