@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "app/forms.h"
+#include "core/unicode_ranges.h"
 #include "app/nameprep_table.h"
 
 /* ---- RFC 3492 punycode ---- */
@@ -73,20 +74,6 @@ int vial_punycode_encode(vial_buf *out, const uint32_t *cps, size_t count) {
 
 /* ---- nameprep ---- */
 
-static bool in_ranges(const uint32_t (*r)[2], size_t count, uint32_t cp) {
-    size_t lo = 0, hi = count;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (cp < r[mid][0])
-            hi = mid;
-        else if (cp > r[mid][1])
-            lo = mid + 1;
-        else
-            return true;
-    }
-    return false;
-}
-
 /* The mapping of one code point: index into the table, or -1 when it maps to itself. */
 static long nameprep_lookup(uint32_t cp) {
     size_t lo = 0, hi = NAMEPREP_MAP_COUNT;
@@ -121,15 +108,15 @@ static long nameprep(const uint32_t *in, size_t n, uint32_t *out, vial_form_erro
     }
     bool randal = false, lcat = false;
     for (size_t i = 0; i < len; i++) {
-        if (in_ranges(nameprep_prohibited, COUNT_OF(nameprep_prohibited), out[i]))
+        if (cp_in_ranges(nameprep_prohibited, COUNT_OF(nameprep_prohibited), out[i]))
             return vial_form_fail(err, 500, "invalid character U+%04X in a host name", (unsigned)out[i]);
-        randal |= in_ranges(nameprep_randal, COUNT_OF(nameprep_randal), out[i]);
-        lcat |= in_ranges(nameprep_lcat, COUNT_OF(nameprep_lcat), out[i]);
+        randal |= cp_in_ranges(nameprep_randal, COUNT_OF(nameprep_randal), out[i]);
+        lcat |= cp_in_ranges(nameprep_lcat, COUNT_OF(nameprep_lcat), out[i]);
     }
     if (randal) {
         if (lcat) return vial_form_fail(err, 500, "host name label violates BIDI requirement 2");
-        if (!len || !in_ranges(nameprep_randal, COUNT_OF(nameprep_randal), out[0]) ||
-            !in_ranges(nameprep_randal, COUNT_OF(nameprep_randal), out[len - 1]))
+        if (!len || !cp_in_ranges(nameprep_randal, COUNT_OF(nameprep_randal), out[0]) ||
+            !cp_in_ranges(nameprep_randal, COUNT_OF(nameprep_randal), out[len - 1]))
             return vial_form_fail(err, 500, "host name label violates BIDI requirement 3");
     }
     return (long)len;

@@ -8,6 +8,7 @@
  * that Python (scripts/gen_template_unicode.py -> unicode.inc); ASCII takes
  * shortcuts. */
 #include "template/tpl.h"
+#include "core/unicode_ranges.h"
 
 typedef struct tpl_case_map {
     uint32_t cp;
@@ -19,41 +20,27 @@ typedef struct tpl_case_map {
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-static bool in_ranges(const uint32_t (*r)[2], size_t n, uint32_t cp) {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (cp < r[mid][0])
-            hi = mid;
-        else if (cp > r[mid][1])
-            lo = mid + 1;
-        else
-            return true;
-    }
-    return false;
-}
-
 #define RANGE_TEST(fn, table)                                                                                          \
     bool fn(uint32_t cp) {                                                                                             \
         if (cp >= 0xDC80 && cp <= 0xDCFF) return false; /* an invalid byte kept apart */                              \
-        return in_ranges(table, COUNT(table), cp);                                                                     \
+        return cp_in_ranges(table, COUNT(table), cp);                                                                  \
     }
 
 bool vial_tv_isalpha_cp(uint32_t cp) {
     if (cp < 0x80) return (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z';
     if (cp >= 0xDC80 && cp <= 0xDCFF) return false;
-    return in_ranges(alpha_ranges, COUNT(alpha_ranges), cp);
+    return cp_in_ranges(alpha_ranges, COUNT(alpha_ranges), cp);
 }
 
 bool vial_tv_isalnum_cp(uint32_t cp) {
     if (cp < 0x80) return (cp >= '0' && cp <= '9') || ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z');
     if (cp >= 0xDC80 && cp <= 0xDCFF) return false;
-    return in_ranges(alnum_ranges, COUNT(alnum_ranges), cp);
+    return cp_in_ranges(alnum_ranges, COUNT(alnum_ranges), cp);
 }
 
 bool vial_tv_isdigit_cp(uint32_t cp) {
     if (cp < 0x80) return cp >= '0' && cp <= '9';
-    return in_ranges(decimal_ranges, COUNT(decimal_ranges), cp);
+    return cp_in_ranges(decimal_ranges, COUNT(decimal_ranges), cp);
 }
 
 RANGE_TEST(vial_tv_isdigit_py_cp, digit_ranges)
