@@ -23,7 +23,7 @@ typedef struct tpl_case_map {
 #define RANGE_TEST(fn, table)                                                                                          \
     bool fn(uint32_t cp) {                                                                                             \
         if (cp >= 0xDC80 && cp <= 0xDCFF) return false; /* an invalid byte kept apart */                              \
-        return cp_in_ranges(table, COUNT(table), cp);                                                                  \
+        return cp_in_ranges(table, COUNT(table), cp);                                                                 \
     }
 
 bool vial_tv_isalpha_cp(uint32_t cp) {
