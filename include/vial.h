@@ -331,6 +331,12 @@ int vial_wait_fd(int fd, int events, int timeout_ms);
 void vial_sleep_ms(int ms);
 /* True when running on a request coroutine of a worker's event loop. */
 bool vial_in_coroutine(void);
+/* Parks the request's coroutine until another request calls vial_unpark(slot)
+ * or timeout_ms passes (<0: no timeout); *slot holds a handle meanwhile (NULL
+ * otherwise). 1 woken, 0 timed out, -1 outside a coroutine (nothing to park). */
+int vial_park(void **slot, int timeout_ms);
+/* Wakes the request parked on slot; it resumes after the current turn's events. No-op when none is. */
+void vial_unpark(void **slot);
 
 /* ==== end section: server ==== */
 
@@ -1668,6 +1674,8 @@ typedef struct vial_db_options {
     int connect_timeout_ms; /* PostgreSQL: give up connecting, 5000 (URL connect_timeout=S wins) */
     int query_timeout_ms;   /* PostgreSQL: give up on an answer, 0 = wait as long as it takes */
     int statement_cache;    /* prepared statements kept per connection, 64 (-1: none) */
+    int shared_pipeline;    /* PostgreSQL: requests holding no connection share one pipelined
+                             * connection per worker for reads, UPDATE and DELETE; on (-1: off) */
 } vial_db_options;
 
 /* Pool counters of one vial_db (this process). */

@@ -226,6 +226,7 @@ static void forget_inherited(vial_db *db) {
 void vial_db_close(vial_db *db) {
     if (!db) return;
     if (db->fork_gen != fork_generation) forget_inherited(db);
+    vial_db_lane_close(db);
     while (db->idle) {
         vial_db_conn *c = db->idle;
         db->idle = c->next;
@@ -471,7 +472,7 @@ static int run(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db_ar
     size_t rows_before = rows ? rows->as.arr.len : 0;
     c->sent = false;
     int rc = drv->run(c, a, sql, args, rows, max_rows);
-    if (rc == VIAL_DB_UNAVAILABLE && c->broken && was_idle && (!c->sent || vial_db_sql_readonly(sql))) {
+    if (rc == VIAL_DB_UNAVAILABLE && !c->lane && c->broken && was_idle && (!c->sent || vial_db_sql_readonly(sql))) {
         vial_log(VIAL_LOG_WARNING, "database connection to %s lost (%s); reconnecting and retrying once",
                  c->db->url.display, c->msg);
         c->broken = true;
@@ -611,7 +612,7 @@ static int run_many(vial_db_conn *c, vial_arena *a, const char *sql, const vial_
         bool was_idle = c->depth == 0 && drv->tx_status(c) == DB_TX_IDLE;
         c->sent = false;
         int rc = drv->run_many(c, a, sql, sets, n, results, changes, one_tx);
-        if (rc == VIAL_DB_UNAVAILABLE && c->broken && was_idle && (!c->sent || vial_db_sql_readonly(sql))) {
+        if (rc == VIAL_DB_UNAVAILABLE && !c->lane && c->broken && was_idle && (!c->sent || vial_db_sql_readonly(sql))) {
             /* As run(): a lost connection is replaced and the batch retried once when that cannot run it twice. */
             vial_log(VIAL_LOG_WARNING, "database connection to %s lost (%s); reconnecting and retrying once",
                      c->db->url.display, c->msg);

@@ -73,6 +73,7 @@ struct vial_db_conn {
     unsigned next_stmt_id;
     int64_t busy_start_ms; /* SQLite busy handler: when this wait began */
     vial_db_conn *next;    /* idle list */
+    struct db_lane *lane;  /* a request's handle on the worker's shared connection (pg_lane.c), not a pooled one */
 };
 
 struct vial_db {
@@ -85,6 +86,7 @@ struct vial_db {
     uint64_t fork_gen;
     vial_db_stats st;
     struct db_pool_waiter *wait_head, *wait_tail; /* requests queued for a connection, oldest first */
+    struct db_lane *lane; /* PostgreSQL: the shared pipelined connection (pg_lane.c), NULL until used */
 };
 
 /* Transaction state reported by a driver. */
@@ -142,6 +144,22 @@ void vial_db_stmt_clear(vial_db_conn *c);
 /* FNV-1a of a C string. */
 uint64_t vial_db_hash(const char *s);
 
+/* ---- the shared pipelined connection (pg_lane.c) ---- */
+
+/* Whether a request holding no connection may run sql through db's lane now:
+ * PostgreSQL, on a request coroutine, lanes on, a sessionless statement, and a
+ * lane that is not stuck behind a slow statement. */
+bool vial_db_lane_usable(vial_db *db, const char *sql);
+/* Makes c (zeroed, owned by a request) a handle on db's lane. */
+void vial_db_lane_handle(vial_db *db, vial_db_conn *c);
+/* Runs sql through the lane for handle c: n runs (a Sync after each, or one for
+ * all with one_tx); n == 1 with rows != NULL appends up to max_rows rows to rows,
+ * else results (NULL: discard) gets one array per run. Errors land on c. */
+int vial_pg_lane_run(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db_args *sets, size_t n,
+                     vial_value *rows, size_t max_rows, vial_value *results, int64_t *changes, bool one_tx);
+/* Closes db's lane (its connection goes back to the pool's accounting). */
+void vial_db_lane_close(vial_db *db);
+
 /* ---- SQL text (sql.c) ---- */
 
 /* Copies sql to out with each ? placeholder outside literals, identifiers and comments
@@ -151,6 +169,10 @@ int vial_db_sql_translate(const char *sql, vial_buf *out, int *nparams, char *er
 bool vial_db_sql_blank(const char *sql);
 /* True when the statement only reads (SELECT, VALUES, SHOW): safe to retry. */
 bool vial_db_sql_readonly(const char *sql);
+/* True for statements that leave nothing behind in the session (reads, UPDATE,
+ * DELETE; not INSERT, whose id lastval() reads afterwards, nor SET and the like):
+ * the ones a request may run on a connection it shares with others. */
+bool vial_db_sql_sessionless(const char *sql);
 /* Appends name as a double-quoted identifier. */
 int vial_db_quote_ident(vial_buf *b, const char *name, size_t n);
 /* Appends s as a single-quoted SQL string literal. */

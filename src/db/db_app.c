@@ -35,12 +35,14 @@ typedef struct db_app {
     char *url;                     /* DATABASE_URL as opened (relative SQLite paths made absolute) */
     char *mkdir_path;              /* folder to create before the first connection (NULL: none) */
     int pool_size, pool_timeout_ms; /* the options db was opened with */
+    bool shared_pipeline;
     int checked_out;               /* connections held by requests of this process */
     bool open_failed_logged;
 } db_app;
 
 typedef struct db_req {
-    vial_db_conn *conn;
+    vial_db_conn *conn;  /* the pooled connection the request holds, NULL until it needs one */
+    vial_db_conn *lane;  /* its handle on the worker's shared connection (pg_lane.c), NULL until used */
     int catch_code;  /* a VIAL_DB_* error the next call returns instead of aborting */
     int last_code;   /* code of the last request-level call */
     const char *last_msg;
@@ -200,8 +202,9 @@ static vial_db *ensure_open(vial_app *app, db_app *st) {
     }
     int pool_size = config_int_range(app, "DATABASE_POOL_SIZE", 10, 1, 10000);
     int pool_timeout_ms = config_int_range(app, "DATABASE_POOL_TIMEOUT", 30, 1, 86400) * 1000;
+    bool shared_pipeline = vial_config_bool(app, "DATABASE_SHARED_PIPELINE", true);
     if (st->db && st->generation == process_generation && st->url && strcmp(st->url, url) == 0 &&
-        st->pool_size == pool_size && st->pool_timeout_ms == pool_timeout_ms) {
+        st->pool_size == pool_size && st->pool_timeout_ms == pool_timeout_ms && st->shared_pipeline == shared_pipeline) {
         st->config_version = app->config_version;
         free(url);
         return st->db;
@@ -221,7 +224,9 @@ static vial_db *ensure_open(vial_app *app, db_app *st) {
     st->checked_out = 0;
     st->pool_size = pool_size;
     st->pool_timeout_ms = pool_timeout_ms;
-    vial_db_options opts = {.pool_size = pool_size, .pool_timeout_ms = pool_timeout_ms};
+    st->shared_pipeline = shared_pipeline;
+    vial_db_options opts = {.pool_size = pool_size, .pool_timeout_ms = pool_timeout_ms,
+                            .shared_pipeline = shared_pipeline ? 0 : -1};
     char err[512];
     st->db = vial_db_open(url, &opts, err, sizeof err);
     st->generation = process_generation;
@@ -325,6 +330,25 @@ vial_db_conn *vial_req_db(vial_req *rq) {
     return c;
 }
 
+/* Where a statement of the request runs: on the connection it holds; else, for
+ * a statement that leaves nothing behind in the session, on the worker's
+ * shared pipelined connection when there is one to share; else on a pooled
+ * connection it now holds until the request ends. */
+static vial_db_conn *conn_for(vial_req *rq, const char *sql) {
+    db_req *r = req_state(rq);
+    if (r->conn) return r->conn;
+    vial_db *db = vial_app_db(rq->app);
+    if (db && vial_db_lane_usable(db, sql)) {
+        if (!r->lane) {
+            r->lane = vial_arena_alloc(rq->arena, sizeof *r->lane);
+            if (!r->lane) vial_abort(rq, 500);
+            vial_db_lane_handle(db, r->lane);
+        }
+        return r->lane;
+    }
+    return vial_req_db(rq);
+}
+
 void vial_db_catch(vial_req *rq, int code) { req_state(rq)->catch_code = code < 0 ? code : 0; }
 
 int vial_db_error(vial_req *rq) {
@@ -355,13 +379,13 @@ static bool settle(vial_req *rq, vial_db_conn *c) {
 }
 
 vial_value *vial_query_args(vial_req *rq, const char *sql, vial_db_args args) {
-    vial_db_conn *c = vial_req_db(rq);
+    vial_db_conn *c = conn_for(rq, sql);
     vial_value *rows = vial_db_query_args(c, rq->arena, sql, args);
     return settle(rq, c) ? rows : NULL;
 }
 
 vial_value *vial_query_one_args(vial_req *rq, const char *sql, vial_db_args args) {
-    vial_db_conn *c = vial_req_db(rq);
+    vial_db_conn *c = conn_for(rq, sql);
     vial_value *row = vial_db_one_args(c, rq->arena, sql, args);
     return settle(rq, c) ? row : NULL;
 }
@@ -373,31 +397,31 @@ vial_value *vial_query_one_or_404_args(vial_req *rq, const char *sql, vial_db_ar
 }
 
 vial_value *vial_query_scalar_args(vial_req *rq, const char *sql, vial_db_args args) {
-    vial_db_conn *c = vial_req_db(rq);
+    vial_db_conn *c = conn_for(rq, sql);
     vial_value *v = vial_db_scalar_args(c, rq->arena, sql, args);
     return settle(rq, c) ? v : NULL;
 }
 
 int64_t vial_exec_args(vial_req *rq, const char *sql, vial_db_args args) {
-    vial_db_conn *c = vial_req_db(rq);
+    vial_db_conn *c = conn_for(rq, sql);
     int64_t n = vial_db_exec_args(c, sql, args);
     return settle(rq, c) ? n : -1;
 }
 
 vial_value *vial_query_many(vial_req *rq, const char *sql, const vial_db_args *sets, size_t n) {
-    vial_db_conn *c = vial_req_db(rq);
+    vial_db_conn *c = conn_for(rq, sql);
     vial_value *results = vial_db_query_many(c, rq->arena, sql, sets, n);
     return settle(rq, c) ? results : NULL;
 }
 
 vial_value *vial_query_each(vial_req *rq, const char *sql, const vial_db_args *sets, size_t n) {
-    vial_db_conn *c = vial_req_db(rq);
+    vial_db_conn *c = conn_for(rq, sql);
     vial_value *results = vial_db_query_each(c, rq->arena, sql, sets, n);
     return settle(rq, c) ? results : NULL;
 }
 
 int64_t vial_exec_many(vial_req *rq, const char *sql, const vial_db_args *sets, size_t n) {
-    vial_db_conn *c = vial_req_db(rq);
+    vial_db_conn *c = conn_for(rq, sql);
     int64_t changed = vial_db_exec_many(c, sql, sets, n);
     return settle(rq, c) ? changed : -1;
 }

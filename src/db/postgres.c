@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "db/db.h"
+#include "db/pg.h"
 
 /* Type OIDs (pg_type.dat); stable across PostgreSQL versions. */
 enum {
@@ -42,7 +43,7 @@ enum {
 static PGconn *pg_of(vial_db_conn *c) { return (PGconn *)c->handle; }
 
 /* libpq messages end with a newline and may span lines; keep the first line. */
-static void first_line(char *out, size_t n, const char *msg) {
+void vial_pg_first_line(char *out, size_t n, const char *msg) {
     if (!msg) msg = "";
     while (*msg == ' ') msg++;
     size_t len = strcspn(msg, "\n");
@@ -51,9 +52,9 @@ static void first_line(char *out, size_t n, const char *msg) {
     out[len] = '\0';
 }
 
-static int lost(vial_db_conn *c, const char *what) {
+int vial_pg_lost(vial_db_conn *c, const char *what) {
     char msg[256];
-    first_line(msg, sizeof msg, PQerrorMessage(pg_of(c)));
+    vial_pg_first_line(msg, sizeof msg, PQerrorMessage(pg_of(c)));
     c->broken = true;
     vial_db_fail(c, VIAL_DB_UNAVAILABLE, "connection to %s lost while %s: %s", c->db->url.display, what,
                  msg[0] ? msg : "server closed the connection");
@@ -63,7 +64,7 @@ static int lost(vial_db_conn *c, const char *what) {
 static void notice_to_log(void *arg, const char *message) {
     (void)arg;
     char line[512];
-    first_line(line, sizeof line, message);
+    vial_pg_first_line(line, sizeof line, message);
     vial_log(VIAL_LOG_DEBUG, "postgresql: %s", line);
 }
 
@@ -89,7 +90,7 @@ static int pg_check_url(const db_url *u, char *err, size_t errlen) {
 }
 
 /* Waits for the socket within the deadline (0: none). 1 ready, 0 timeout, -1 error. */
-static int wait_socket(PGconn *pg, int events, int64_t deadline, int *ready) {
+int vial_pg_wait_socket(PGconn *pg, int events, int64_t deadline, int *ready) {
     int timeout = -1;
     if (deadline) {
         int64_t left = deadline - vial_db_now_ms();
@@ -147,7 +148,7 @@ static int pg_connect(vial_db_conn *c) {
     PostgresPollingStatusType st = PGRES_POLLING_WRITING;
     while (st != PGRES_POLLING_OK) {
         if (st == PGRES_POLLING_FAILED) goto failed;
-        int w = wait_socket(pg, st == PGRES_POLLING_READING ? VIAL_WAIT_READ : VIAL_WAIT_WRITE, deadline, NULL);
+        int w = vial_pg_wait_socket(pg, st == PGRES_POLLING_READING ? VIAL_WAIT_READ : VIAL_WAIT_WRITE, deadline, NULL);
         if (w == 0) {
             vial_db_fail(c, VIAL_DB_UNAVAILABLE, "could not connect to %s: no answer within %d ms", u->display,
                          c->db->opt.connect_timeout_ms);
@@ -161,7 +162,7 @@ static int pg_connect(vial_db_conn *c) {
     PQsetNoticeProcessor(pg, notice_to_log, NULL);
     return 0;
 failed:
-    first_line(msg, sizeof msg, PQerrorMessage(pg));
+    vial_pg_first_line(msg, sizeof msg, PQerrorMessage(pg));
     vial_db_fail(c, VIAL_DB_UNAVAILABLE, "could not connect to %s: %s", u->display, msg);
     PQfinish(pg);
     c->handle = NULL;
@@ -198,17 +199,17 @@ static int wait_ready(vial_db_conn *c, int64_t deadline, const char *what) {
     PGconn *pg = pg_of(c);
     for (;;) {
         int f = PQflush(pg);
-        if (f < 0) return lost(c, what);
+        if (f < 0) return vial_pg_lost(c, what);
         if (f == 0) break;
         int ready = 0;
-        int w = wait_socket(pg, VIAL_WAIT_READ | VIAL_WAIT_WRITE, deadline, &ready);
+        int w = vial_pg_wait_socket(pg, VIAL_WAIT_READ | VIAL_WAIT_WRITE, deadline, &ready);
         if (w == 0) goto timeout;
-        if (w > 0 && (ready & VIAL_WAIT_READ) && !PQconsumeInput(pg)) return lost(c, what);
+        if (w > 0 && (ready & VIAL_WAIT_READ) && !PQconsumeInput(pg)) return vial_pg_lost(c, what);
     }
     while (PQisBusy(pg)) {
-        int w = wait_socket(pg, VIAL_WAIT_READ, deadline, NULL);
+        int w = vial_pg_wait_socket(pg, VIAL_WAIT_READ, deadline, NULL);
         if (w == 0) goto timeout;
-        if (!PQconsumeInput(pg)) return lost(c, what);
+        if (!PQconsumeInput(pg)) return vial_pg_lost(c, what);
     }
     return 0;
 timeout:
@@ -219,12 +220,12 @@ timeout:
                         c->db->opt.query_timeout_ms + BACKSTOP_MS, what);
 }
 
-static int64_t query_deadline(vial_db_conn *c) {
+int64_t vial_pg_query_deadline(vial_db_conn *c) {
     return c->db->opt.query_timeout_ms ? vial_db_now_ms() + c->db->opt.query_timeout_ms + BACKSTOP_MS : 0;
 }
 
 /* Records an error result on c, classifying it by SQLSTATE. */
-static int result_error(vial_db_conn *c, PGresult *r) {
+int vial_pg_result_error(vial_db_conn *c, PGresult *r) {
     const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
     const char *primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
     const char *detail = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL);
@@ -232,7 +233,7 @@ static int result_error(vial_db_conn *c, PGresult *r) {
     if (primary)
         snprintf(msg, sizeof msg, "%s%s%s", primary, detail ? " (" : "", detail ? detail : "");
     else
-        first_line(msg, sizeof msg, PQresultErrorMessage(r));
+        vial_pg_first_line(msg, sizeof msg, PQresultErrorMessage(r));
     if (detail && strlen(msg) < sizeof msg - 1) strcat(msg, ")");
     int code = VIAL_DB_ERROR;
     if (PQstatus(pg_of(c)) == CONNECTION_BAD) {
@@ -280,7 +281,7 @@ static vial_value *text_value(vial_arena *a, Oid type, const char *t, size_t len
     }
 }
 
-static int collect_rows(vial_db_conn *c, vial_arena *a, PGresult *r, vial_value *rows, size_t max_rows) {
+int vial_pg_collect_rows(vial_db_conn *c, vial_arena *a, PGresult *r, vial_value *rows, size_t max_rows) {
     int nf = PQnfields(r), nt = PQntuples(r);
     if (!rows || nt == 0) return 0;
     const char **names = vial_arena_alloc(a, sizeof *names * (size_t)(nf ? nf : 1));
@@ -315,7 +316,7 @@ static int collect_rows(vial_db_conn *c, vial_arena *a, PGresult *r, vial_value 
 /* Reads every result of what was sent; the first failure wins. */
 static int drain(vial_db_conn *c, vial_arena *a, vial_value *rows, size_t max_rows, const char *what) {
     PGconn *pg = pg_of(c);
-    int64_t deadline = query_deadline(c);
+    int64_t deadline = vial_pg_query_deadline(c);
     int rc = 0;
     bool any = false;
     for (;;) {
@@ -327,7 +328,7 @@ static int drain(vial_db_conn *c, vial_arena *a, vial_value *rows, size_t max_ro
         if (rc == 0) {
             switch (PQresultStatus(r)) {
             case PGRES_TUPLES_OK:
-                rc = collect_rows(c, a, r, rows, max_rows);
+                rc = vial_pg_collect_rows(c, a, r, rows, max_rows);
                 c->changes = strtoll(PQcmdTuples(r), NULL, 10);
                 if (strncmp(PQcmdStatus(r), "SELECT", 6) == 0) c->changes = 0;
                 break;
@@ -340,19 +341,19 @@ static int drain(vial_db_conn *c, vial_arena *a, vial_value *rows, size_t max_ro
                 c->broken = true; /* the protocol is now in copy mode: drop the connection */
                 PQclear(r);
                 return rc;
-            default: rc = result_error(c, r); break;
+            default: rc = vial_pg_result_error(c, r); break;
             }
         }
         PQclear(r);
     }
-    if (!any && rc == 0 && PQstatus(pg) == CONNECTION_BAD) return lost(c, what);
+    if (!any && rc == 0 && PQstatus(pg) == CONNECTION_BAD) return vial_pg_lost(c, what);
     return rc;
 }
 
-static int send_failed(vial_db_conn *c, const char *what) {
-    if (PQstatus(pg_of(c)) == CONNECTION_BAD) return lost(c, what);
+int vial_pg_send_failed(vial_db_conn *c, const char *what) {
+    if (PQstatus(pg_of(c)) == CONNECTION_BAD) return vial_pg_lost(c, what);
     char msg[256];
-    first_line(msg, sizeof msg, PQerrorMessage(pg_of(c)));
+    vial_pg_first_line(msg, sizeof msg, PQerrorMessage(pg_of(c)));
     return vial_db_fail(c, VIAL_DB_ERROR, "%s: %s", what, msg);
 }
 
@@ -370,15 +371,7 @@ static void pg_stmt_free(vial_db_conn *c, db_stmt *s) {
     memcpy(c->msg, saved, sizeof saved);
 }
 
-/* Parameter values in text format (blobs in binary), NUL-terminated as libpq wants. */
-typedef struct pg_params {
-    const char **values;
-    int *lengths;
-    int *formats;
-    char *scratch;
-} pg_params;
-
-static int build_params(vial_db_conn *c, const vial_db_args *args, pg_params *p) {
+int vial_pg_build_params(vial_db_conn *c, const vial_db_args *args, pg_params *p) {
     size_t n = args->len;
     memset(p, 0, sizeof *p);
     if (n == 0) return 0;
@@ -448,7 +441,7 @@ static int build_params(vial_db_conn *c, const vial_db_args *args, pg_params *p)
     return 0;
 }
 
-static void free_params(pg_params *p) {
+void vial_pg_free_params(pg_params *p) {
     free(p->values);
     free(p->lengths);
     free(p->formats);
@@ -457,8 +450,12 @@ static void free_params(pg_params *p) {
 
 static int pg_run(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db_args *args, vial_value *rows,
                   size_t max_rows) {
+    if (c->lane) {
+        int64_t changes;
+        return vial_pg_lane_run(c, a, sql, args, 1, rows, max_rows, NULL, &changes, false);
+    }
     PGconn *pg = pg_of(c);
-    if (PQstatus(pg) != CONNECTION_OK) return lost(c, "starting a statement");
+    if (PQstatus(pg) != CONNECTION_OK) return vial_pg_lost(c, "starting a statement");
     uint64_t hash = vial_db_hash(sql);
     db_stmt *entry = vial_db_stmt_find(c, sql, hash);
     vial_buf translated;
@@ -484,7 +481,7 @@ static int pg_run(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db
                           nparams == 1 ? "" : "s", args->len, args->len == 1 ? " was" : "s were");
         goto done;
     }
-    if ((rc = build_params(c, args, &params)) != 0) goto done;
+    if ((rc = vial_pg_build_params(c, args, &params)) != 0) goto done;
     if (!entry) {
         entry = vial_db_stmt_add(c, sql, hash);
         if (entry) {
@@ -495,7 +492,7 @@ static int pg_run(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db
                 c->sent = false;
                 entry->id = 0; /* never prepared: nothing to DEALLOCATE */
                 vial_db_stmt_remove(c, entry);
-                rc = send_failed(c, "preparing the statement");
+                rc = vial_pg_send_failed(c, "preparing the statement");
                 goto done;
             }
             if ((rc = drain(c, NULL, NULL, 0, "preparing the statement")) != 0) {
@@ -516,7 +513,7 @@ static int pg_run(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db
     }
     if (!ok) {
         c->sent = false;
-        rc = send_failed(c, "sending the statement");
+        rc = vial_pg_send_failed(c, "sending the statement");
         goto done;
     }
     rc = drain(c, a, rows, max_rows, "running the statement");
@@ -525,14 +522,14 @@ static int pg_run(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db
         /* "cached plan must not change result type" after a schema change, or the
          * prepared statement vanished (DISCARD ALL): prepare again, once. */
         vial_db_stmt_remove(c, entry);
-        free_params(&params);
+        vial_pg_free_params(&params);
         vial_buf_free(&translated);
         if (rows && a) rows->as.arr.len = 0;
         vial_db_set_code(c, VIAL_DB_OK);
         return pg_run(c, a, sql, args, rows, max_rows);
     }
 done:
-    free_params(&params);
+    vial_pg_free_params(&params);
     vial_buf_free(&translated);
     return rc;
 }
@@ -563,7 +560,7 @@ static int ensure_prepared(vial_db_conn *c, const char *sql, db_stmt **out) {
             c->sent = false;
             entry->id = 0;
             vial_db_stmt_remove(c, entry);
-            rc = send_failed(c, "preparing the statement");
+            rc = vial_pg_send_failed(c, "preparing the statement");
         } else if ((rc = drain(c, NULL, NULL, 0, "preparing the statement")) != 0) {
             entry->id = 0;
             vial_db_stmt_remove(c, entry);
@@ -583,8 +580,9 @@ static int ensure_prepared(vial_db_conn *c, const char *sql, db_stmt **out) {
  * results (NULL for exec) gets one array of rows per run; *changes the sum. */
 static int pg_run_many(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db_args *sets, size_t n,
                        vial_value *results, int64_t *changes, bool one_tx) {
+    if (c->lane) return vial_pg_lane_run(c, a, sql, sets, n, NULL, 0, results, changes, one_tx);
     PGconn *pg = pg_of(c);
-    if (PQstatus(pg) != CONNECTION_OK) return lost(c, "starting a statement");
+    if (PQstatus(pg) != CONNECTION_OK) return vial_pg_lost(c, "starting a statement");
     *changes = 0;
     db_stmt *entry;
     int rc = ensure_prepared(c, sql, &entry);
@@ -607,12 +605,12 @@ static int pg_run_many(vial_db_conn *c, vial_arena *a, const char *sql, const vi
                                 i + 1, nparams, nparams == 1 ? "" : "s", sets[i].len, sets[i].len == 1 ? " was" : "s were");
     pg_params *params = calloc(n ? n : 1, sizeof *params);
     if (!params) return vial_db_fail(c, VIAL_DB_NOMEM, "out of memory binding values");
-    for (size_t i = 0; i < n && rc == 0; i++) rc = build_params(c, &sets[i], &params[i]);
+    for (size_t i = 0; i < n && rc == 0; i++) rc = vial_pg_build_params(c, &sets[i], &params[i]);
     if (rc != 0) goto done;
     char name[32];
     snprintf(name, sizeof name, "vial_%u", entry->id);
     if (!PQenterPipelineMode(pg)) {
-        rc = send_failed(c, "entering pipeline mode");
+        rc = vial_pg_send_failed(c, "entering pipeline mode");
         goto done;
     }
     c->sent = true;
@@ -623,12 +621,12 @@ static int pg_run_many(vial_db_conn *c, vial_arena *a, const char *sql, const vi
         if (!PQsendQueryPrepared(pg, name, nparams, params[i].values, params[i].lengths, params[i].formats, 0) ||
             ((!one_tx || i == n - 1) && !PQpipelineSync(pg))) {
             /* Part of the pipeline is queued: the session's state is unknown, drop it. */
-            rc = send_failed(c, "sending pipelined statements");
+            rc = vial_pg_send_failed(c, "sending pipelined statements");
             c->broken = true;
             goto done;
         }
     }
-    int64_t deadline = query_deadline(c);
+    int64_t deadline = vial_pg_query_deadline(c);
     for (size_t i = 0; i < n; i++) {
         vial_value *rows = NULL;
         for (;;) {
@@ -654,7 +652,7 @@ static int pg_run_many(vial_db_conn *c, vial_arena *a, const char *sql, const vi
                 case PGRES_TUPLES_OK:
                     if (results) {
                         rows = vial_new_array(a);
-                        rc = rows ? collect_rows(c, a, r, rows, 0) : vial_db_fail(c, VIAL_DB_NOMEM, "out of memory");
+                        rc = rows ? vial_pg_collect_rows(c, a, r, rows, 0) : vial_db_fail(c, VIAL_DB_NOMEM, "out of memory");
                     }
                     if (strncmp(PQcmdStatus(r), "SELECT", 6) != 0) *changes += strtoll(PQcmdTuples(r), NULL, 10);
                     break;
@@ -663,7 +661,7 @@ static int pg_run_many(vial_db_conn *c, vial_arena *a, const char *sql, const vi
                     rc = vial_db_fail(c, VIAL_DB_ERROR, "run %zu was skipped: an earlier run failed", i + 1);
                     break;
                 default:
-                    rc = result_error(c, r);
+                    rc = vial_pg_result_error(c, r);
                     vial_db_name_run(c, i);
                     break;
                 }
@@ -676,11 +674,11 @@ static int pg_run_many(vial_db_conn *c, vial_arena *a, const char *sql, const vi
         }
     }
     if (!PQexitPipelineMode(pg)) {
-        rc = rc ? rc : send_failed(c, "leaving pipeline mode");
+        rc = rc ? rc : vial_pg_send_failed(c, "leaving pipeline mode");
         c->broken = true;
     }
 done:
-    for (size_t i = 0; i < n; i++) free_params(&params[i]);
+    for (size_t i = 0; i < n; i++) vial_pg_free_params(&params[i]);
     free(params);
     if (rc == 0) c->changes = *changes;
     return rc;
@@ -688,16 +686,17 @@ done:
 
 static int pg_script(vial_db_conn *c, const char *sql) {
     PGconn *pg = pg_of(c);
-    if (PQstatus(pg) != CONNECTION_OK) return lost(c, "starting a statement");
+    if (PQstatus(pg) != CONNECTION_OK) return vial_pg_lost(c, "starting a statement");
     c->sent = true;
     if (!PQsendQuery(pg, sql)) {
         c->sent = false;
-        return send_failed(c, "sending SQL");
+        return vial_pg_send_failed(c, "sending SQL");
     }
     return drain(c, NULL, NULL, 0, "running SQL");
 }
 
 static int pg_tx_status(vial_db_conn *c) {
+    if (c->lane) return DB_TX_IDLE; /* every statement on the lane is its own transaction */
     switch (PQtransactionStatus(pg_of(c))) {
     case PQTRANS_IDLE: return DB_TX_IDLE;
     case PQTRANS_INERROR:

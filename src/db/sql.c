@@ -179,6 +179,13 @@ bool vial_db_sql_readonly(const char *sql) {
     return true;
 }
 
+bool vial_db_sql_sessionless(const char *sql) {
+    size_t len;
+    const char *w = first_word(sql, &len);
+    if ((len == 6 && strncasecmp(w, "update", 6) == 0) || (len == 6 && strncasecmp(w, "delete", 6) == 0)) return true;
+    return vial_db_sql_readonly(sql);
+}
+
 int vial_db_quote_ident(vial_buf *b, const char *name, size_t n) {
     if (vial_buf_putc(b, '"') != 0) return -1;
     for (size_t i = 0; i < n; i++) {

@@ -6,7 +6,10 @@
  * turn (vDSO, no system call), so arming a timer never costs a system call.
  * Coroutines waiting on an arbitrary fd (a database socket) register it with
  * EPOLLONESHOT for the wait and remove it afterwards, so a parked request
- * costs the loop nothing while it waits, and the fd is not left behind. */
+ * costs the loop nothing while it waits, and the fd is not left behind.
+ * A coroutine can also park until another one wakes it (a request waiting
+ * for the answer a shared database connection reads for it): no fd, no
+ * system call, just the ready queue. */
 #include "server/loop.h"
 
 #include <errno.h>
@@ -132,6 +135,45 @@ int vial_loop_wait_fd(vial_loop *l, int fd, int events, int timeout_ms) {
     return w.result;
 }
 
+static void ready_push(vial_loop *l, vial_waiter *w) {
+    w->next_ready = NULL;
+    if (l->ready_tail)
+        l->ready_tail->next_ready = w;
+    else
+        l->ready_head = w;
+    l->ready_tail = w;
+}
+
+static void parked_timeout(vial_timer *t) {
+    vial_waiter *w = (vial_waiter *)((char *)t - offsetof(vial_waiter, timer));
+    if (*w->slot == w) *w->slot = NULL;
+    w->result = 0;
+    vial_loop_resume(current_loop, w->co);
+}
+
+int vial_loop_park(vial_loop *l, void **slot, int timeout_ms) {
+    vial_waiter w;
+    memset(&w, 0, sizeof w);
+    w.co = vial_coro_current();
+    w.slot = slot;
+    vial_timer_init(&w.timer, parked_timeout);
+    *slot = &w;
+    if (timeout_ms >= 0) vial_timer_set(&l->wheel, &w.timer, vial_loop_update_now(l) + (uint64_t)timeout_ms);
+    vial_coro_yield();
+    vial_timer_cancel(&l->wheel, &w.timer);
+    if (*slot == &w) *slot = NULL;
+    return w.result;
+}
+
+void vial_loop_unpark(vial_loop *l, void **slot) {
+    vial_waiter *w = *slot;
+    if (!w) return;
+    *slot = NULL;
+    vial_timer_cancel(&l->wheel, &w->timer);
+    w->result = 1;
+    ready_push(l, w);
+}
+
 static void sleeper_wake(vial_timer *t) {
     vial_waiter *w = (vial_waiter *)((char *)t - offsetof(vial_waiter, timer));
     vial_loop_resume(current_loop, w->co);
@@ -142,11 +184,7 @@ void vial_loop_sleep(vial_loop *l, int ms) {
     memset(&w, 0, sizeof w);
     w.co = vial_coro_current();
     if (ms <= 0) {
-        if (l->ready_tail)
-            l->ready_tail->next_ready = &w;
-        else
-            l->ready_head = &w;
-        l->ready_tail = &w;
+        ready_push(l, &w);
         vial_coro_yield();
         return;
     }

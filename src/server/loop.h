@@ -33,7 +33,8 @@ typedef struct vial_waiter {
     vial_coro *co;
     struct vial_waiter *next_ready;
     int fd;
-    int result; /* VIAL_WAIT_* bits that woke it, 0 on timeout, -1 on error */
+    int result;  /* VIAL_WAIT_* bits that woke it, 0 on timeout, -1 on error; parked: 1 woken */
+    void **slot; /* vial_loop_park: where the waker finds it */
 } vial_waiter;
 
 typedef struct vial_loop {
@@ -68,5 +69,10 @@ void vial_loop_resume(vial_loop *l, vial_coro *co);
 int vial_loop_wait_fd(vial_loop *l, int fd, int events, int timeout_ms);
 /* From a coroutine: park for ms milliseconds (0: let the others run first). */
 void vial_loop_sleep(vial_loop *l, int ms);
+/* From a coroutine: park until vial_loop_unpark(slot) or timeout_ms (<0: none);
+ * *slot holds the parked waiter meanwhile. 1 woken, 0 timed out. */
+int vial_loop_park(vial_loop *l, void **slot, int timeout_ms);
+/* Wakes the coroutine parked on slot after this turn's events (nothing when none is). */
+void vial_loop_unpark(vial_loop *l, void **slot);
 
 #endif

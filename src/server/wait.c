@@ -1,4 +1,4 @@
-/* wait.c - vial_wait_fd / vial_sleep_ms / vial_in_coroutine.
+/* wait.c - vial_wait_fd / vial_sleep_ms / vial_park / vial_in_coroutine.
  *
  * The waiting primitives the upper layers (PostgreSQL, Redis, WebSockets)
  * build on. On a request's coroutine they park it on the worker's loop, so the
@@ -44,4 +44,16 @@ void vial_sleep_ms(int ms) {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
+}
+
+int vial_park(void **slot, int timeout_ms) {
+    if (!slot || !vial_in_coroutine()) {
+        errno = EINVAL;
+        return -1;
+    }
+    return vial_loop_park(vial_loop_current(), slot, timeout_ms);
+}
+
+void vial_unpark(void **slot) {
+    if (slot && *slot && vial_loop_current()) vial_loop_unpark(vial_loop_current(), slot);
 }

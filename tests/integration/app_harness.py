@@ -14,12 +14,12 @@ SANITIZE = os.environ.get("VIAL_SANITIZE") == "1"
 
 
 class App:
-    """`app_server run ...` in cwd; .port once it printed its Running line."""
+    """`app_server run ...` (or another vial app's binary) in cwd; .port once it printed its Running line."""
 
-    def __init__(self, *args, cwd=None, env=None, ready_timeout=30):
+    def __init__(self, *args, cwd=None, env=None, ready_timeout=30, binary=APP):
         full_env = dict(os.environ)
         full_env.update(env or {})
-        self.proc = subprocess.Popen([APP, "run", *args], cwd=cwd, env=full_env, stdin=subprocess.DEVNULL,
+        self.proc = subprocess.Popen([binary, "run", *args], cwd=cwd, env=full_env, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace")
         self.lines = []
         self.cond = threading.Condition()

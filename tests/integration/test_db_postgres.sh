@@ -10,7 +10,7 @@ src=${VIAL_SOURCE_DIR:?run under ctest (VIAL_SOURCE_DIR)}
 build=${VIAL_BUILD_DIR:?run under ctest (VIAL_BUILD_DIR)}
 server="$src/tests/pg_test_server.sh"
 
-for t in test_db_api test_db_model test_db_migrate test_db_coro test_db_app; do
+for t in test_db_api test_db_model test_db_migrate test_db_coro test_db_lane test_db_app; do
   if [ ! -x "$build/tests/$t" ]; then
     echo "test_db_postgres: $build/tests/$t is not built (Criterion missing?)" >&2
     exit 1
@@ -25,13 +25,20 @@ url=$(bash "$server" start "$dir")
 echo "PostgreSQL at $url"
 
 status=0
-for t in test_db_api test_db_model test_db_migrate test_db_coro test_db_app; do
+for t in test_db_api test_db_model test_db_migrate test_db_coro test_db_lane test_db_app; do
   echo "== $t on PostgreSQL"
   if ! VIAL_TEST_DATABASE_URL="$url" "$build/tests/$t" --jobs 2; then
     echo "FAILED: $t on PostgreSQL" >&2
     status=1
   fi
 done
+
+# Requests over HTTP sharing each worker's pipelined connection (pg_lane.c).
+echo "== tfb_app over HTTP on PostgreSQL, requests on the shared connection"
+if ! VIAL_BUILD_DIR="$build" /usr/bin/python3 "$src/tests/integration/db_lane_http.py" "$url"; then
+  echo "FAILED: db_lane_http" >&2
+  status=1
+fi
 
 # The server goes away while a connection sits in the pool: the next checkout
 # must report "unavailable" at once, never hang or crash (the closed-port and

@@ -1,37 +1,19 @@
 /* The worker loop's parking: sleeps wake in order, sleep(0) lets others run,
- * vial_wait_fd wakes on readiness or timeout and unregisters the fd, and
- * outside a coroutine the same calls block instead. */
+ * vial_wait_fd wakes on readiness or timeout and unregisters the fd, a
+ * coroutine parked with vial_park wakes when another unparks it (or at its
+ * timeout), and outside a coroutine the same calls block instead. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "coro_testutil.h"
 #include "server/loop.h"
 #include "vial.h"
 
-static vial_loop loop;
 static char order[64];
 static size_t order_len;
-static int jobs_done;
-
-static void job_finished(vial_job *job) {
-    (void)job;
-    jobs_done++;
-}
-static vial_job finish_job = {job_finished};
-
-static void start(vial_coro_fn fn, void *arg) {
-    vial_coro *co = vial_coro_start(&loop.coros, fn, arg);
-    cr_assert_not_null(co);
-    vial_coro_set_data(co, &finish_job);
-    vial_loop_resume(&loop, co);
-}
-
-static void run_until(int jobs) {
-    for (int i = 0; i < 2000 && jobs_done < jobs; i++) vial_loop_turn(&loop, 50);
-    cr_assert_eq(jobs_done, jobs, "only %d of %d jobs finished", jobs_done, jobs);
-}
 
 static void setup(void) {
     cr_assert_eq(vial_loop_init(&loop, 0, 8), 0);
@@ -150,4 +132,50 @@ Test(loop, outside_a_coroutine_the_calls_block) {
     vial_sleep_ms(5);
     close(fds[0]);
     close(fds[1]);
+}
+
+/* ---- vial_park / vial_unpark ---- */
+
+static void *parked_slot;
+static int park_result;
+static void parker(void *arg) {
+    int timeout = (int)(intptr_t)arg;
+    note("a:park");
+    park_result = vial_park(&parked_slot, timeout);
+    note(park_result == 1 ? "a:woken" : park_result == 0 ? "a:timeout" : "a:error");
+}
+static void unparker(void *arg) {
+    (void)arg;
+    note(parked_slot ? "b:sees-parked" : "b:nobody");
+    vial_unpark(&parked_slot);
+    note(parked_slot ? "b:still-parked" : "b:unparked");
+    vial_unpark(&parked_slot); /* twice: nothing more happens */
+}
+
+Test(loop, park_waits_until_another_coroutine_unparks_it, .init = setup, .fini = teardown) {
+    events[0] = '\0';
+    start(parker, (void *)(intptr_t)-1);
+    cr_assert_eq(jobs_done, 0, "parked, not finished");
+    start(unparker, NULL);
+    run_until(2);
+    cr_assert_str_eq(events, "a:park,b:sees-parked,b:unparked,a:woken");
+    cr_assert_null(parked_slot);
+}
+
+Test(loop, park_times_out_and_clears_its_slot, .init = setup, .fini = teardown) {
+    events[0] = '\0';
+    start(parker, (void *)(intptr_t)30);
+    run_until(1);
+    cr_assert_str_eq(events, "a:park,a:timeout");
+    cr_assert_null(parked_slot, "a late unpark finds nobody");
+    start(unparker, NULL);
+    run_until(2);
+    cr_assert_str_eq(events, "a:park,a:timeout,b:nobody,b:unparked");
+}
+
+Test(loop, park_outside_a_coroutine_refuses) {
+    void *slot = NULL;
+    cr_assert_eq(vial_park(&slot, 10), -1);
+    cr_assert_null(slot);
+    vial_unpark(&slot); /* harmless */
 }
