@@ -12,18 +12,15 @@
  * child: the pool notices the new process and forgets them.
  *
  * Inside a request, waiting (for a connection, a lock, a server) goes through
- * vial_wait_fd / vial_sleep_ms, which park the request's coroutine. Requests
- * waiting for a connection queue in arrival order, each parked on its own
- * eventfd: a released connection goes straight to the oldest one, so under
+ * vial_wait_fd / vial_sleep_ms / vial_park, which park the request's coroutine.
+ * Requests waiting for a connection queue in arrival order, each parked until
+ * a releaser unparks it: a released connection goes straight to the oldest one, so under
  * load nobody starves while newcomers take the connections. When a
  * connection cannot be had, acquire still returns a handle, a dead one that
  * reports the reason from every call, so code has a single place to look. */
 #include "db/db.h"
 
-#include <errno.h>
 #include <pthread.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -285,7 +282,7 @@ static int conn_open(vial_db_conn *c) {
 
 /* A request parked until a connection is handed to it (or a slot frees up). */
 typedef struct db_pool_waiter {
-    int fd;                /* eventfd the releaser writes to */
+    void *parked;          /* vial_park slot: the releaser wakes it with vial_unpark */
     vial_db_conn *handed;  /* the connection given to this waiter, or NULL */
     bool woken;            /* removed from the queue by a releaser */
     struct db_pool_waiter *next;
@@ -310,16 +307,13 @@ static bool wake_waiter(vial_db *db, vial_db_conn *c) {
     if (!db->wait_head) db->wait_tail = NULL;
     w->handed = c;
     w->woken = true;
-    uint64_t one = 1;
-    ssize_t n = write(w->fd, &one, sizeof one);
-    (void)n; /* an eventfd write of 1 cannot fail short of overflow */
+    vial_unpark(&w->parked);
     return true;
 }
 
-/* Queues the calling request and parks it until woken or deadline; 0, or -1 without an eventfd. */
-static int pool_wait(vial_db *db, int64_t deadline, vial_db_conn **handed) {
-    db_pool_waiter w = {.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)};
-    if (w.fd < 0) return -1;
+/* Queues the calling request (on a coroutine) and parks it until woken or deadline. */
+static void pool_wait(vial_db *db, int64_t deadline, vial_db_conn **handed) {
+    db_pool_waiter w = {0};
     if (db->wait_tail)
         db->wait_tail->next = &w;
     else
@@ -328,13 +322,10 @@ static int pool_wait(vial_db *db, int64_t deadline, vial_db_conn **handed) {
     while (!w.woken) {
         int64_t left = deadline - vial_db_now_ms();
         if (left <= 0) break;
-        if (vial_wait_fd(w.fd, VIAL_WAIT_READ, (int)(left > INT32_MAX ? INT32_MAX : left)) < 0 && errno != EINTR)
-            break;
+        if (vial_park(&w.parked, (int)(left > INT32_MAX ? INT32_MAX : left)) < 0) break;
     }
     if (!w.woken) waiter_remove(db, &w);
-    close(w.fd);
     *handed = w.handed;
-    return 0;
 }
 
 vial_db_conn *vial_db_acquire(vial_db *db) {
@@ -342,7 +333,6 @@ vial_db_conn *vial_db_acquire(vial_db *db) {
     pthread_once(&fork_once, fork_watch);
     if (db->fork_gen != fork_generation) forget_inherited(db);
     int64_t deadline = 0;
-    int wait_ms = 1;
     for (;;) {
         while (db->idle) {
             vial_db_conn *c = db->idle;
@@ -403,11 +393,7 @@ vial_db_conn *vial_db_acquire(vial_db *db) {
             return dead_conn(db, VIAL_DB_UNAVAILABLE, msg);
         }
         vial_db_conn *handed = NULL;
-        if (pool_wait(db, deadline, &handed) != 0) {
-            /* No eventfd (out of descriptors): poll the pool instead. */
-            vial_sleep_ms(wait_ms);
-            if (wait_ms < 20) wait_ms *= 2;
-        }
+        pool_wait(db, deadline, &handed);
         if (handed) {
             conn_fresh_state(handed);
             db->st.reuses++;

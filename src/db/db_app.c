@@ -453,7 +453,7 @@ int vial_rollback(vial_req *rq) {
 /* ---- models ---- */
 
 vial_value *vial_get_v(vial_req *rq, const vial_model *m, vial_value key) {
-    vial_db_conn *c = vial_req_db(rq);
+    vial_db_conn *c = conn_for(rq, "SELECT"); /* the statement it generates */
     vial_value *row = vial_db_get_v(c, rq->arena, m, key);
     return settle(rq, c) ? row : NULL;
 }
@@ -471,25 +471,25 @@ int64_t vial_insert(vial_req *rq, const vial_model *m, const vial_value *row) {
 }
 
 int64_t vial_update_v(vial_req *rq, const vial_model *m, vial_value key, const vial_value *changes) {
-    vial_db_conn *c = vial_req_db(rq);
+    vial_db_conn *c = conn_for(rq, "UPDATE"); /* the statement it generates */
     int64_t n = vial_db_update_v(c, m, key, changes);
     return settle(rq, c) ? n : -1;
 }
 
 int64_t vial_delete_v(vial_req *rq, const vial_model *m, vial_value key) {
-    vial_db_conn *c = vial_req_db(rq);
+    vial_db_conn *c = conn_for(rq, "DELETE"); /* the statement it generates */
     int64_t n = vial_db_delete_v(c, m, key);
     return settle(rq, c) ? n : -1;
 }
 
 vial_value *vial_select_q(vial_req *rq, const vial_model *m, const vial_query *q) {
-    vial_db_conn *c = vial_req_db(rq);
+    vial_db_conn *c = conn_for(rq, "SELECT"); /* the statement it generates */
     vial_value *rows = vial_db_select_q(c, rq->arena, m, q);
     return settle(rq, c) ? rows : NULL;
 }
 
 vial_value *vial_first_q(vial_req *rq, const vial_model *m, const vial_query *q) {
-    vial_db_conn *c = vial_req_db(rq);
+    vial_db_conn *c = conn_for(rq, "SELECT"); /* the statement it generates */
     vial_value *row = vial_db_first_q(c, rq->arena, m, q);
     return settle(rq, c) ? row : NULL;
 }
@@ -501,7 +501,7 @@ vial_value *vial_first_or_404_q(vial_req *rq, const vial_model *m, const vial_qu
 }
 
 int64_t vial_count_q(vial_req *rq, const vial_model *m, const vial_query *q) {
-    vial_db_conn *c = vial_req_db(rq);
+    vial_db_conn *c = conn_for(rq, "SELECT"); /* the statement it generates */
     int64_t n = vial_db_count_q(c, m, q);
     return settle(rq, c) ? n : -1;
 }
@@ -549,7 +549,7 @@ static bool page_args(vial_req *rq, const vial_query *q, vial_query *out, bool e
 }
 
 vial_value *vial_paginate_q(vial_req *rq, const vial_model *m, const vial_query *q) {
-    vial_db_conn *c = vial_req_db(rq);
+    vial_db_conn *c = conn_for(rq, "SELECT"); /* the statement it generates */
     vial_query pq;
     bool error_out = !q->no_error_out;
     db_req *r = rq->db;
@@ -570,19 +570,19 @@ vial_value *vial_paginate_or_404_q(vial_req *rq, const vial_model *m, const vial
 }
 
 int64_t vial_update_where_q(vial_req *rq, const vial_model *m, const vial_value *changes, const vial_query *q) {
-    vial_db_conn *c = vial_req_db(rq);
+    vial_db_conn *c = conn_for(rq, "UPDATE"); /* the statement it generates */
     int64_t n = vial_db_update_where_q(c, m, changes, q);
     return settle(rq, c) ? n : -1;
 }
 
 int64_t vial_delete_where_q(vial_req *rq, const vial_model *m, const vial_query *q) {
-    vial_db_conn *c = vial_req_db(rq);
+    vial_db_conn *c = conn_for(rq, "DELETE"); /* the statement it generates */
     int64_t n = vial_db_delete_where_q(c, m, q);
     return settle(rq, c) ? n : -1;
 }
 
 int vial_load(vial_req *rq, const vial_model *m, vial_value *rows, const char *relations) {
-    vial_db_conn *c = vial_req_db(rq);
+    vial_db_conn *c = conn_for(rq, "SELECT"); /* the statement it generates */
     int rc = vial_db_load(c, rq->arena, m, rows, relations, false);
     return settle(rq, c) ? rc : -1;
 }

@@ -685,6 +685,8 @@ done:
 }
 
 static int pg_script(vial_db_conn *c, const char *sql) {
+    /* Scripts and transaction control change the session: never on the shared connection. */
+    if (c->lane) return vial_db_fail(c, VIAL_DB_INVALID, "not on the shared connection: %s", sql);
     PGconn *pg = pg_of(c);
     if (PQstatus(pg) != CONNECTION_OK) return vial_pg_lost(c, "starting a statement");
     c->sent = true;
@@ -706,6 +708,7 @@ static int pg_tx_status(vial_db_conn *c) {
 }
 
 static int64_t pg_last_insert_id(vial_db_conn *c) {
+    if (c->lane) return -1; /* lastval() belongs to a session the request does not own */
     vial_arena *a = vial_arena_new(1024);
     if (!a) return -1;
     vial_value *rows = vial_new_array(a);

@@ -272,6 +272,50 @@ Test(db_lane, updates_and_deletes_count_their_own_rows) {
     vial_db_release(c);
 }
 
+/* ---- models: reads, UPDATE and DELETE by key and by filter ---- */
+
+static const vial_model Item = {
+    .table = "item",
+    .columns = (const vial_column[]){{"id", VIAL_INTEGER, .primary_key = true}, {"v", VIAL_INTEGER, .not_null = true}, {0}},
+};
+
+static int model_ok;
+static char model_error[DB_ERRMSG_MAX];
+static void model_request(void *arg) {
+    int id = (int)(intptr_t)arg;
+    where w;
+    vial_db_conn *c = conn_for(&w, "SELECT");
+    bool ok = true;
+    vial_value *row = vial_db_get(c, T.a, &Item, id);
+    ok &= row && vial_get_int(row, "v", -1) == id * 7;
+    vial_value *changes = vial_new_object(T.a);
+    vial_object_set(changes, "v", vial_new_int(T.a, -id));
+    ok &= vial_db_update(c, &Item, id, changes) == 1;
+    vial_value *args = vial_new_int(T.a, -id);
+    vial_query q = {.where = "v = ?", .args = {args, 1}};
+    ok &= vial_db_count_q(c, &Item, &q) == 1;
+    vial_query page = {.where = "id BETWEEN ? AND ?", .args = {(vial_value[]){VIAL_BIND(id), VIAL_BIND(id + 2)}, 2},
+                       .order_by = "id DESC"};
+    vial_value *rows = vial_db_select_q(c, T.a, &Item, &page);
+    ok &= rows && rows->as.arr.len == 3 && vial_get_int(vial_array_get(rows, 0), "id", -1) == id + 2;
+    if (ok)
+        model_ok++;
+    else if (!model_error[0])
+        snprintf(model_error, sizeof model_error, "request %d: %s", id, vial_db_errmsg(c));
+    done_with(&w);
+}
+
+Test(db_lane, model_reads_and_writes_from_many_requests_at_once) {
+    model_ok = 0;
+    model_error[0] = '\0';
+    for (int id = 1; id <= 30; id += 3) start(model_request, (void *)(intptr_t)id);
+    run_until(10);
+    cr_assert_eq(model_ok, 10, "%s", model_error);
+    vial_db_conn *c = vial_db_acquire(T.db);
+    cr_assert_eq(vial_db_scalar(c, T.a, "SELECT count(*) FROM item WHERE v < 0")->as.i, 10);
+    vial_db_release(c);
+}
+
 /* ---- a slow statement ---- */
 
 static volatile bool slow_finished;
