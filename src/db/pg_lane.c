@@ -8,9 +8,9 @@
  * holds the reading role reads the answers for everyone, hands each request
  * its rows and wakes it (vial_unpark: no system call), and passes the role on
  * when its own answer is in. Under load one read brings the answers of many
- * requests, and the server reads many requests' statements at once: on this
- * project's benchmark box a point query cost the server ~42 us of CPU one
- * round trip at a time and ~16 us eight at a time.
+ * requests, and the server reads many requests' statements at once: on the
+ * benchmark box (bench/RESULTS.md, bench/tfb) PostgreSQL spent ~50 us of CPU
+ * per /db request with a connection per request and ~20 us with this.
  *
  * Each request's statements end with their own Sync, so each is its own
  * implicit transaction exactly as on a connection of its own (a batch of
