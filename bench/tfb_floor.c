@@ -9,7 +9,8 @@
  * require: N reads of a random World row, each its own statement and its own
  * transaction, then one UPDATE of those rows to new random numbers (the CASE
  * form both apps send). SQLite through the sqlite3 API (WAL, synchronous =
- * NORMAL, prepared statements, SQLite's own busy handler). PostgreSQL through
+ * NORMAL, prepared statements, SQLite's own busy handler, and checkpoints
+ * 100x less often than the apps'). PostgreSQL through
  * libpq with the N reads and the UPDATE in one pipeline, a Sync after each
  * (every statement its own transaction, all of them in one round trip: fewer
  * than any app can have, since an app reads before it writes).
@@ -90,7 +91,10 @@ static long run_sqlite(const char *path, int n, double seconds) {
         return -1;
     }
     sqlite3_busy_timeout(db, 5000);
-    sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+    /* As both apps, except checkpoints: every 100,000 pages instead of
+     * SQLite's 1,000 (a generous floor: ~40% more requests/s here). */
+    sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 100000", NULL,
+                 NULL, NULL);
     sqlite3_stmt *read, *update;
     char sql[8192];
     update_sql(sql, sizeof sql, n, false);
