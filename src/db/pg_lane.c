@@ -18,7 +18,8 @@
  * statements that leave nothing behind in the session take the lane (reads,
  * UPDATE, DELETE: see vial_db_sql_sessionless); INSERT (lastval), SET,
  * transactions and anything else run on a pooled connection of the request's
- * own. A statement that keeps the lane's head waiting longer than
+ * own. An idle lane gets the pool's health check before a statement goes
+ * out, so a server restart costs a reconnect, not a failed request. A statement that keeps the lane's head waiting longer than
  * LANE_STALL_MS sends later requests to pooled connections until it is done,
  * so one slow query does not hold up the worker's others. A lost connection
  * fails every request waiting on it (reads are retried once on a new lane);
@@ -93,7 +94,10 @@ void vial_db_lane_handle(vial_db *db, vial_db_conn *c) {
 void vial_db_lane_close(vial_db *db) {
     db_lane *l = db->lane;
     if (!l) return;
-    if (l->conn) vial_db_release(l->conn); /* not in a transaction: goes back to the pool, or closes if broken */
+    if (l->conn) {
+        l->conn->broken = true; /* still in pipeline mode: closed, not pooled */
+        vial_db_release(l->conn);
+    }
     free(l);
     db->lane = NULL;
 }
@@ -361,6 +365,16 @@ done:
 
 /* One attempt: 0, or the error on c. */
 static int lane_attempt(db_lane *l, lane_job *j, const vial_db_args *sets, size_t n, bool one_tx) {
+    if (l->conn && !l->head && !l->db->drv->healthy(l->conn)) {
+        /* Idle, and the server closed it meanwhile (restart, pg_terminate_backend,
+         * idle timeout): replace it before sending, as the pool does. */
+        vial_log(VIAL_LOG_WARNING, "database connection to %s was closed by the server; reconnecting",
+                 l->db->url.display);
+        l->db->st.replaced++;
+        l->conn->broken = true;
+        vial_db_release(l->conn);
+        l->conn = NULL;
+    }
     if (!l->conn && lane_open(l, j->c) != 0) return j->c->code;
     if (lane_send(l, j, sets, n, one_tx) != 0) return j->c->code;
     if (!j->done) wait_done(l, j);

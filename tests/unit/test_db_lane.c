@@ -380,13 +380,20 @@ static void read_after_loss(void *arg) {
     after_loss_value = v ? v->as.i : -1;
     done_with(&w);
 }
-static void write_after_loss(void *arg) {
+/* An UPDATE the server is running when its session is terminated. */
+static const char *const slow_update = "UPDATE item SET v = v + 0 * (SELECT count(*) FROM pg_sleep(0.5)) WHERE id = 11";
+static void update_in_flight(void *arg) {
     (void)arg;
     where w;
-    vial_db_conn *c = conn_for(&w, "UPDATE item SET v = 0 WHERE id = 11");
-    vial_db_exec(c, "UPDATE item SET v = 0 WHERE id = 11");
+    vial_db_conn *c = conn_for(&w, slow_update);
+    vial_db_exec(c, slow_update);
     after_loss_code[1] = vial_db_errcode(c);
     done_with(&w);
+}
+static void terminator(void *arg) {
+    (void)arg;
+    vial_sleep_ms(150); /* the UPDATE is running by now */
+    terminate_lane();
 }
 
 Test(db_lane, a_lost_session_is_replaced_reads_retried_writes_reported) {
@@ -394,24 +401,31 @@ Test(db_lane, a_lost_session_is_replaced_reads_retried_writes_reported) {
         cr_assert_not(vial_db_lane_usable(T.db, "SELECT 1"));
         return; /* pg_terminate_backend is PostgreSQL's; test_db_api covers lost SQLite files */
     }
+    /* Terminated while idle: the next statement finds out before sending. */
     start(lane_backend_pid, NULL);
     run_until(1);
     cr_assert_gt(lane_pid, 0);
+    int64_t first_pid = lane_pid;
     terminate_lane();
     start(read_after_loss, NULL);
     run_until(2);
-    cr_assert_eq(after_loss_code[0], VIAL_DB_OK, "a read is retried once on a new session");
+    cr_assert_eq(after_loss_code[0], VIAL_DB_OK, "the idle lane was replaced before the read went out");
     cr_assert_eq(after_loss_value, 70);
-
     start(lane_backend_pid, NULL);
     run_until(3);
-    terminate_lane();
-    start(write_after_loss, NULL);
-    run_until(4);
+    cr_assert_neq(lane_pid, first_pid, "a new session");
+
+    /* Terminated while an UPDATE runs: that request is told, not retried (it may have committed). */
+    start(update_in_flight, NULL);
+    start(terminator, NULL);
+    run_until(5);
     cr_assert_eq(after_loss_code[1], VIAL_DB_UNAVAILABLE, "a write that may have reached the server is not repeated");
     start(read_after_loss, NULL);
-    run_until(5);
+    run_until(6);
     cr_assert_eq(after_loss_code[0], VIAL_DB_OK, "the next request opens a new lane");
+    vial_db_stats st;
+    vial_db_get_stats(T.db, &st);
+    cr_assert_geq(st.replaced, 1, "the idle replacement is counted");
 }
 
 /* ---- more statements than the cache holds ---- */
