@@ -150,8 +150,8 @@ uint64_t vial_db_hash(const char *s);
  * PostgreSQL, on a request coroutine, lanes on, a sessionless statement, and a
  * lane that is not stuck behind a slow statement. */
 bool vial_db_lane_usable(vial_db *db, const char *sql);
-/* Makes c (zeroed, owned by a request) a handle on db's lane. */
-void vial_db_lane_handle(vial_db *db, vial_db_conn *c);
+/* Makes c (owned by a request) a handle on db's lane; false when out of memory. */
+bool vial_db_lane_handle(vial_db *db, vial_db_conn *c);
 /* Runs sql through the lane for handle c: n runs (a Sync after each, or one for
  * all with one_tx); n == 1 with rows != NULL appends up to max_rows rows to rows,
  * else results (NULL: discard) gets one array per run. Errors land on c. */

@@ -340,11 +340,10 @@ static vial_db_conn *conn_for(vial_req *rq, const char *sql) {
     vial_db *db = vial_app_db(rq->app);
     if (db && vial_db_lane_usable(db, sql)) {
         if (!r->lane) {
-            r->lane = vial_arena_alloc(rq->arena, sizeof *r->lane);
-            if (!r->lane) vial_abort(rq, 500);
-            vial_db_lane_handle(db, r->lane);
+            vial_db_conn *h = vial_arena_alloc(rq->arena, sizeof *h);
+            if (h && vial_db_lane_handle(db, h)) r->lane = h;
         }
-        return r->lane;
+        if (r->lane) return r->lane;
     }
     return vial_req_db(rq);
 }

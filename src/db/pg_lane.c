@@ -85,10 +85,11 @@ bool vial_db_lane_usable(vial_db *db, const char *sql) {
     return vial_db_sql_sessionless(sql);
 }
 
-void vial_db_lane_handle(vial_db *db, vial_db_conn *c) {
+bool vial_db_lane_handle(vial_db *db, vial_db_conn *c) {
     memset(c, 0, sizeof *c);
     c->db = db;
     c->lane = lane_of(db);
+    return c->lane != NULL;
 }
 
 void vial_db_lane_close(vial_db *db) {
@@ -210,8 +211,17 @@ static void lane_read(db_lane *l, lane_job *self) {
             lane_lost(l, "sending statements");
             return;
         }
+        bool after_null = false;
         while (l->head && l->conn && !PQisBusy(pg)) {
-            job_feed(l, l->head, PQgetResult(pg));
+            PGresult *r = PQgetResult(pg);
+            if (!r && after_null) {
+                /* Two ends in a row: libpq has no command left that we wait
+                 * for. Never seen; failing beats reading forever. */
+                lane_fail(l, VIAL_DB_ERROR, "the shared connection lost track of its statements");
+                return;
+            }
+            after_null = r == NULL;
+            job_feed(l, l->head, r);
             if (l->conn && PQstatus(pg) == CONNECTION_BAD) {
                 lane_lost(l, "reading results");
                 return;
@@ -222,8 +232,8 @@ static void lane_read(db_lane *l, lane_job *self) {
         int w = vial_pg_wait_socket(pg, VIAL_WAIT_READ | (flushed ? VIAL_WAIT_WRITE : 0), l->head->deadline, &ready);
         if (w == 0) {
             char msg[DB_ERRMSG_MAX];
-            snprintf(msg, sizeof msg, "no answer from %s within %d ms on the shared connection", l->db->url.display,
-                     l->db->opt.query_timeout_ms);
+            snprintf(msg, sizeof msg, "no answer from %s on the shared connection, past the %d ms query timeout",
+                     l->db->url.display, l->db->opt.query_timeout_ms);
             lane_fail(l, VIAL_DB_TIMEOUT, msg);
             return;
         }

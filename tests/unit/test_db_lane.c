@@ -39,7 +39,7 @@ typedef struct where {
 
 static vial_db_conn *conn_for(where *w, const char *sql) {
     if (vial_db_lane_usable(T.db, sql)) {
-        vial_db_lane_handle(T.db, &w->handle);
+        cr_assert(vial_db_lane_handle(T.db, &w->handle));
         w->conn = &w->handle;
         w->pooled = false;
     } else {
@@ -116,13 +116,20 @@ Test(db_lane, concurrent_requests_share_one_connection_and_each_gets_its_own_row
     reader_error[0] = '\0';
     for (int i = 1; i <= READERS; i++) start(reader, (void *)(intptr_t)i);
     run_until(READERS);
-    cr_assert_eq(right_rows, READERS, "%d of %d requests got their own rows (%s)", right_rows, READERS, reader_error);
+    /* then one at a time: the lane is idle before each, and stays the same connection */
+    for (int i = 1; i <= 5; i++) {
+        start(reader, (void *)(intptr_t)i);
+        run_until(READERS + i);
+    }
+    cr_assert_eq(right_rows, READERS + 5, "%d of %d requests got their own rows (%s)", right_rows, READERS + 5,
+                 reader_error);
     vial_db_stats st;
     vial_db_get_stats(T.db, &st);
     if (T.pg)
-        cr_assert(st.connects == 1 && st.open == 1,
-                  "one connection (the setup's, then the lane's), not one per request: %llu opened, %d open",
-                  (unsigned long long)st.connects, st.open);
+        cr_assert(st.connects == 1 && st.open == 1 && st.replaced == 0,
+                  "one connection (the setup's, then the lane's), not one per request: %llu opened, %d open, "
+                  "%llu replaced",
+                  (unsigned long long)st.connects, st.open, (unsigned long long)st.replaced);
 }
 
 /* ---- errors stay with their request ---- */
