@@ -157,6 +157,8 @@ bool vial_db_lane_handle(vial_db *db, vial_db_conn *c);
  * else results (NULL: discard) gets one array per run. Errors land on c. */
 int vial_pg_lane_run(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db_args *sets, size_t n,
                      vial_value *rows, size_t max_rows, vial_value *results, int64_t *changes, bool one_tx);
+/* The socket of db's lane connection, -1 when none is open (for tests). */
+int vial_db_lane_fd(const vial_db *db);
 /* Closes db's lane (its connection goes back to the pool's accounting). */
 void vial_db_lane_close(vial_db *db);
 

@@ -8,7 +8,9 @@
  * holds the reading role reads the answers for everyone, hands each request
  * its rows and wakes it (vial_unpark: no system call), and passes the role on
  * when its own answer is in. Under load one read brings the answers of many
- * requests, and the server reads many requests' statements at once: on the
+ * requests, and the server reads many requests' statements at once (the
+ * first request of a loop turn corks the socket until the turn's others have
+ * queued theirs, so they leave in one segment): on the
  * benchmark box (bench/RESULTS.md, bench/tfb) PostgreSQL spent ~50 us of CPU
  * per /db request with a connection per request and ~20 us with this.
  *
@@ -24,9 +26,12 @@
  * so one slow query does not hold up the worker's others. A lost connection
  * fails every request waiting on it (reads are retried once on a new lane);
  * the next request opens a new one. */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "db/db.h"
 #include "db/pg.h"
@@ -62,6 +67,7 @@ typedef struct db_lane {
     int64_t head_since_ms;  /* when the head started waiting at the head */
     bool opening;           /* a request is connecting it: others use pooled connections meanwhile */
     bool reading;           /* a waiting request is reading answers for all */
+    bool corked;            /* TCP_CORK is on until the end of this loop turn */
 } db_lane;
 
 static PGconn *pg_of(vial_db_conn *c) { return (PGconn *)c->handle; }
@@ -90,6 +96,10 @@ bool vial_db_lane_handle(vial_db *db, vial_db_conn *c) {
     c->db = db;
     c->lane = lane_of(db);
     return c->lane != NULL;
+}
+
+int vial_db_lane_fd(const vial_db *db) {
+    return db && db->lane && db->lane->conn ? PQsocket(pg_of(db->lane->conn)) : -1;
 }
 
 void vial_db_lane_close(vial_db *db) {
@@ -259,6 +269,11 @@ static void wait_done(db_lane *l, lane_job *j) {
 
 /* ---- sending ---------------------------------------------------------- */
 
+/* TCP_CORK on the connection's socket; false where it does not apply (a Unix socket). */
+static bool set_cork(PGconn *pg, int on) {
+    return setsockopt(PQsocket(pg), IPPROTO_TCP, TCP_CORK, &on, sizeof on) == 0;
+}
+
 /* A connection for the lane, in pipeline mode; 0, or the error on c. */
 static int lane_open(db_lane *l, vial_db_conn *c) {
     l->opening = true;
@@ -386,7 +401,22 @@ static int lane_attempt(db_lane *l, lane_job *j, const vial_db_args *sets, size_
         l->conn = NULL;
     }
     if (!l->conn && lane_open(l, j->c) != 0) return j->c->code;
-    if (lane_send(l, j, sets, n, one_tx) != 0) return j->c->code;
+    /* libpq 15 writes to the socket at every Sync. The first request of a
+     * loop turn corks the socket and uncorks it once the turn's other
+     * requests have queued theirs: the statements of a whole turn leave in
+     * one segment and wake the server once. */
+    vial_db_conn *corked_conn = NULL;
+    if (!l->corked && set_cork(pg_of(l->conn), 1)) {
+        l->corked = true;
+        corked_conn = l->conn;
+    }
+    int rc = lane_send(l, j, sets, n, one_tx);
+    if (corked_conn) {
+        vial_sleep_ms(0);
+        if (l->conn == corked_conn) set_cork(pg_of(corked_conn), 0);
+        l->corked = false;
+    }
+    if (rc != 0) return j->c->code;
     if (!j->done) wait_done(l, j);
     return j->rc;
 }

@@ -4,6 +4,8 @@
  * getting its own rows and its own errors. On SQLite (no
  * VIAL_TEST_DATABASE_URL) there is no lane: the tests check that and run the
  * same requests on pooled connections, which must give the same answers. */
+#include <netinet/tcp.h>
+
 #include "coro_testutil.h"
 #include "db/db.h"
 #include "db_testutil.h"
@@ -125,6 +127,14 @@ Test(db_lane, concurrent_requests_share_one_connection_and_each_gets_its_own_row
                  reader_error);
     vial_db_stats st;
     vial_db_get_stats(T.db, &st);
+    if (T.pg) {
+        /* the turn's statements were corked into one segment; the cork is off again */
+        int fd = vial_db_lane_fd(T.db), corked = -1;
+        socklen_t len = sizeof corked;
+        cr_assert_geq(fd, 0);
+        cr_assert_eq(getsockopt(fd, IPPROTO_TCP, TCP_CORK, &corked, &len), 0);
+        cr_assert_eq(corked, 0, "the lane's socket is left uncorked");
+    }
     if (T.pg)
         cr_assert(st.connects == 1 && st.open == 1 && st.replaced == 0,
                   "one connection (the setup's, then the lane's), not one per request: %llu opened, %d open, "
