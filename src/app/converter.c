@@ -511,7 +511,12 @@ int router_conv_to_url(vial_buf *out, const conv_inst *in, const vial_value *v, 
         size_t n = vial_format_double(num, d);
         return vial_buf_append(out, num, n) == 0 ? 0 : -2;
     }
-    case CONV_UUID: /* str(value), not quoted */
+    case CONV_UUID:
+        /* str(value), not quoted, as Werkzeug. Bytes that are not UTF-8 have
+         * no Python counterpart (a str always is): those are quoted rather
+         * than put in a URL raw. */
+        if (v->type == VIAL_STRING && !vial_utf8_valid(v->as.s.ptr, v->as.s.len))
+            return router_quote(out, v->as.s.ptr, v->as.s.len, "/:") == 0 ? 0 : -2;
         return (v->type == VIAL_STRING ? vial_buf_append(out, v->as.s.ptr, v->as.s.len) : router_py_str(out, v)) == 0
                    ? 0
                    : -2;

@@ -329,6 +329,18 @@ Test(router, uuid_converter_normalises_case) {
     expect_404("/o/{c9bf9e57-1685-4c89-bafb-ff5af830be8a}");
 }
 
+/* Building: str(value) as Werkzeug, except bytes that are not UTF-8 (fuzz_router found one). */
+Test(router, uuid_converter_builds_str_value_and_quotes_bytes_that_are_not_utf8) {
+    add("/files/<uuid:p>/edit", "files");
+    vial_value *values = vial_new_object(arena);
+    vial_object_set(values, "p", vial_new_str(arena, "C9BF9E57-1685-4C89-BAFB-FF5AF830BE8A"));
+    cr_expect_str_eq(build("files", values, NULL), "/files/C9BF9E57-1685-4C89-BAFB-FF5AF830BE8A/edit");
+    vial_object_set(values, "p", vial_new_str(arena, "a b"));
+    cr_expect_str_eq(build("files", values, NULL), "/files/a b/edit", "Werkzeug's str(value), unquoted");
+    vial_object_set(values, "p", vial_new_str(arena, "bo\t\xf5\xb2\xd0\x8a"));
+    cr_expect_str_eq(build("files", values, NULL), "/files/bo%09%F5%B2%D0%8A/edit");
+}
+
 Test(router, string_lengths_count_code_points) {
     add("/l/<string(length=2):c>", "l");
     add("/n/<string(minlength=3, maxlength=5):n>", "n");
