@@ -213,4 +213,7 @@ Test(routing, static_folder_ranges_and_traversal) {
     }
     vial_client_free(c);
     vial_app_free(app);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", static_root);
+    cr_assert_eq(system(cmd), 0, "could not remove %s", static_root);
 }
