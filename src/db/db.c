@@ -479,6 +479,11 @@ static int run(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db_ar
     return rc;
 }
 
+int vial_db_fail_values(vial_db_conn *c, int nparams, size_t given) {
+    return vial_db_fail(c, VIAL_DB_INVALID, "the statement has %d placeholder%s but %zu value%s given", nparams,
+                        nparams == 1 ? "" : "s", given, given == 1 ? " was" : "s were");
+}
+
 void vial_db_name_run(vial_db_conn *c, size_t i) {
     char prefix[32];
     int plen = snprintf(prefix, sizeof prefix, "run %zu: ", i + 1);
@@ -589,9 +594,11 @@ static int run_many(vial_db_conn *c, vial_arena *a, const char *sql, const vial_
     vial_buf_free(&scratch);
     if (trc != 0) return vial_db_fail(c, VIAL_DB_INVALID, "%s", err);
     for (size_t i = 0; i < n; i++)
-        if (sets[i].len != (size_t)nparams)
-            return vial_db_fail(c, VIAL_DB_INVALID, "run %zu: the statement has %d placeholder%s but %zu value%s given",
-                                i + 1, nparams, nparams == 1 ? "" : "s", sets[i].len, sets[i].len == 1 ? " was" : "s were");
+        if (sets[i].len != (size_t)nparams) {
+            vial_db_fail_values(c, nparams, sets[i].len);
+            vial_db_name_run(c, i);
+            return c->code;
+        }
     const db_driver *drv = c->db->drv;
     const bool one_tx = snapshot && n > 1 && vial_db_sql_readonly(sql);
     if (drv->run_many) {

@@ -126,6 +126,8 @@ extern const db_driver vial_db_postgres_driver;
 
 /* Records an error on c and returns code. */
 int vial_db_fail(vial_db_conn *c, int code, const char *fmt, ...) VIAL_PRINTF(3, 4);
+/* Records "the statement has N placeholders but M values were given" on c; returns VIAL_DB_INVALID. */
+int vial_db_fail_values(vial_db_conn *c, int nparams, size_t given);
 /* Puts "run N: " (N = i + 1) before the connection's error message: which run of a batch failed. */
 void vial_db_name_run(vial_db_conn *c, size_t i);
 /* Records success (or VIAL_DB_NOT_FOUND) on c. */

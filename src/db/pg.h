@@ -22,6 +22,8 @@ void vial_pg_first_line(char *out, size_t n, const char *msg);
 int vial_pg_lost(vial_db_conn *c, const char *what);
 /* Records a failed PQsend* on c. */
 int vial_pg_send_failed(vial_db_conn *c, const char *what);
+/* sql with $N placeholders into out, counted in *nparams; VIAL_DB_INVALID on c for bad or empty SQL. */
+int vial_pg_translate(vial_db_conn *c, const char *sql, vial_buf *out, int *nparams);
 /* Waits for the socket within the deadline (0: none). 1 ready (*ready: VIAL_WAIT_* bits), 0 timeout, -1 error. */
 int vial_pg_wait_socket(PGconn *pg, int events, int64_t deadline, int *ready);
 /* When the answer to a statement sent now is overdue (0: no query timeout). */

@@ -181,10 +181,9 @@ static void job_feed(db_lane *l, lane_job *j, PGresult *r) {
         } else {
             switch (st) {
             case PGRES_TUPLES_OK: {
-                vial_value *into = j->nruns == 1 && !j->results ? j->rows
-                                   : j->results && run < j->results->as.arr.len ? j->results->as.arr.items[run]
-                                                                                : NULL;
-                if (into) j->rc = vial_pg_collect_rows(j->c, j->a, r, into, j->nruns == 1 ? j->max_rows : 0);
+                /* a batch collects into its run's array, a single statement into rows */
+                vial_value *into = j->results ? vial_array_get(j->results, run) : j->rows;
+                if (into) j->rc = vial_pg_collect_rows(j->c, j->a, r, into, j->max_rows);
                 if (strncmp(PQcmdStatus(r), "SELECT", 6) != 0) j->changes += strtoll(PQcmdTuples(r), NULL, 10);
                 break;
             }
@@ -308,23 +307,13 @@ static int lane_send(db_lane *l, lane_job *j, const vial_db_args *sets, size_t n
     vial_buf_init(&translated, NULL, DB_SQL_MAX);
     int nparams = 0, rc = 0;
     pg_params *params = NULL;
-    if (entry) {
+    if (entry)
         nparams = entry->nparams;
-    } else {
-        char err[160];
-        if (vial_db_sql_translate(j->sql, &translated, &nparams, err, sizeof err) != 0) {
-            rc = vial_db_fail(c, VIAL_DB_INVALID, "%s", err);
-            goto done;
-        }
-        if (vial_db_sql_blank(vial_buf_cstr(&translated))) {
-            rc = vial_db_fail(c, VIAL_DB_INVALID, "empty SQL statement");
-            goto done;
-        }
-    }
+    else if ((rc = vial_pg_translate(c, j->sql, &translated, &nparams)) != 0)
+        goto done;
     for (size_t i = 0; i < n; i++)
         if ((size_t)nparams != sets[i].len) {
-            rc = vial_db_fail(c, VIAL_DB_INVALID, "the statement has %d placeholder%s but %zu value%s given", nparams,
-                              nparams == 1 ? "" : "s", sets[i].len, sets[i].len == 1 ? " was" : "s were");
+            rc = vial_db_fail_values(c, nparams, sets[i].len);
             if (n > 1) vial_db_name_run(c, i);
             goto done;
         }

@@ -61,6 +61,13 @@ int vial_pg_lost(vial_db_conn *c, const char *what) {
     return c->code;
 }
 
+int vial_pg_translate(vial_db_conn *c, const char *sql, vial_buf *out, int *nparams) {
+    char err[160];
+    if (vial_db_sql_translate(sql, out, nparams, err, sizeof err) != 0) return vial_db_fail(c, VIAL_DB_INVALID, "%s", err);
+    if (vial_db_sql_blank(vial_buf_cstr(out))) return vial_db_fail(c, VIAL_DB_INVALID, "empty SQL statement");
+    return 0;
+}
+
 static void notice_to_log(void *arg, const char *message) {
     (void)arg;
     char line[512];
@@ -463,22 +470,12 @@ static int pg_run(vial_db_conn *c, vial_arena *a, const char *sql, const vial_db
     int nparams = 0, rc;
     pg_params params = {0};
     char name[32];
-    if (entry) {
+    if (entry)
         nparams = entry->nparams;
-    } else {
-        char err[160];
-        if (vial_db_sql_translate(sql, &translated, &nparams, err, sizeof err) != 0) {
-            rc = vial_db_fail(c, VIAL_DB_INVALID, "%s", err);
-            goto done;
-        }
-        if (vial_db_sql_blank(vial_buf_cstr(&translated))) {
-            rc = vial_db_fail(c, VIAL_DB_INVALID, "empty SQL statement");
-            goto done;
-        }
-    }
+    else if ((rc = vial_pg_translate(c, sql, &translated, &nparams)) != 0)
+        goto done;
     if ((size_t)nparams != args->len) {
-        rc = vial_db_fail(c, VIAL_DB_INVALID, "the statement has %d placeholder%s but %zu value%s given", nparams,
-                          nparams == 1 ? "" : "s", args->len, args->len == 1 ? " was" : "s were");
+        rc = vial_db_fail_values(c, nparams, args->len);
         goto done;
     }
     if ((rc = vial_pg_build_params(c, args, &params)) != 0) goto done;
@@ -545,13 +542,9 @@ static int ensure_prepared(vial_db_conn *c, const char *sql, db_stmt **out) {
     }
     vial_buf translated;
     vial_buf_init(&translated, NULL, DB_SQL_MAX);
-    int nparams = 0, rc = 0;
-    char err[160];
-    if (vial_db_sql_translate(sql, &translated, &nparams, err, sizeof err) != 0) {
-        rc = vial_db_fail(c, VIAL_DB_INVALID, "%s", err);
-    } else if (vial_db_sql_blank(vial_buf_cstr(&translated))) {
-        rc = vial_db_fail(c, VIAL_DB_INVALID, "empty SQL statement");
-    } else if ((entry = vial_db_stmt_add(c, sql, hash)) != NULL) {
+    int nparams = 0;
+    int rc = vial_pg_translate(c, sql, &translated, &nparams);
+    if (rc == 0 && (entry = vial_db_stmt_add(c, sql, hash)) != NULL) {
         entry->nparams = nparams;
         char name[32];
         snprintf(name, sizeof name, "vial_%u", entry->id);
@@ -600,9 +593,11 @@ static int pg_run_many(vial_db_conn *c, vial_arena *a, const char *sql, const vi
     }
     int nparams = entry->nparams;
     for (size_t i = 0; i < n; i++)
-        if ((size_t)nparams != sets[i].len)
-            return vial_db_fail(c, VIAL_DB_INVALID, "run %zu: the statement has %d placeholder%s but %zu value%s given",
-                                i + 1, nparams, nparams == 1 ? "" : "s", sets[i].len, sets[i].len == 1 ? " was" : "s were");
+        if ((size_t)nparams != sets[i].len) {
+            vial_db_fail_values(c, nparams, sets[i].len);
+            vial_db_name_run(c, i);
+            return c->code;
+        }
     pg_params *params = calloc(n ? n : 1, sizeof *params);
     if (!params) return vial_db_fail(c, VIAL_DB_NOMEM, "out of memory binding values");
     for (size_t i = 0; i < n && rc == 0; i++) rc = vial_pg_build_params(c, &sets[i], &params[i]);

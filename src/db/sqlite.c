@@ -260,8 +260,7 @@ static int sqlite_run(vial_db_conn *c, vial_arena *a, const char *sql, const via
     }
     int rc;
     if ((size_t)nparams != args->len) {
-        rc = vial_db_fail(c, VIAL_DB_INVALID, "the statement has %d placeholder%s but %zu value%s given", nparams,
-                          nparams == 1 ? "" : "s", args->len, args->len == 1 ? " was" : "s were");
+        rc = vial_db_fail_values(c, nparams, args->len);
         goto done;
     }
     if ((rc = bind_all(c, st, args)) != 0) goto done;
